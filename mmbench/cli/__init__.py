@@ -1,0 +1,1 @@
+"""The ``mmbench`` command line (click). Subcommands come from plugins, built-ins included."""

@@ -1,0 +1,1 @@
+"""Encoders, aligners, fusers and loss-weighting strategies (contracts in :mod:`mmbench.components.base`)."""

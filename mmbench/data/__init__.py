@@ -1,0 +1,1 @@
+"""Datasets: specs, loading through Hugging Face datasets, validation and built-in benchmarks."""

@@ -1,0 +1,17 @@
+"""Contract checks for plugin authors, in the spirit of scikit-learn's ``check_estimator``.
+
+Call them from your plugin's tests::
+
+    from mmbench.testing import check_fuser
+    def test_my_fuser():
+        check_fuser(MyFuser)
+
+Each raises :class:`ContractError` with the rule broken and the fix. ``check_registered`` runs the
+right check on every component a registry holds (mmbench's own tests use it on every built-in).
+"""
+
+from mmbench.testing.common import ContractError
+from mmbench.testing.components import check_aligner, check_encoder, check_fuser
+from mmbench.testing.weightings import check_weighting
+
+__all__ = ["ContractError", "check_aligner", "check_encoder", "check_fuser", "check_weighting"]

@@ -1,0 +1,107 @@
+"""``mmbench run --grid`` and ``mmbench export``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+
+def register(cli: click.Group) -> None:
+    cli.add_command(run_cmd)
+    cli.add_command(export_cmd)
+
+
+def _load_config(grid: str, device: str | None, seeds: int | None) -> Any:
+    from mmbench.grid.config import default_config_path, load_config
+
+    config = load_config(default_config_path() if grid == "default" else grid)
+    if device:
+        config.device = device
+    if seeds:
+        config.seeds = list(range(seeds))
+    return config
+
+
+@click.command("run")
+@click.option("--grid", "grid", is_flag=False, flag_value="default", default=None, metavar="[CONFIG.yaml]",
+              help="Run every cell of a grid config (no value: the built-in default grid on digits).")
+@click.option("--out", "out", type=click.Path(file_okay=False), default=None,
+              help="Run directory holding results.sqlite [default: mmbench-runs/<grid name>].")
+@click.option("--dry-run", is_flag=True, help="Print the cells and their count per family; train nothing.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
+@click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
+@click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
+@click.option("--rerun-failed", is_flag=True, help="Run cells stored as failed again.")
+@click.option("--force", is_flag=True, help="Run every cell again, finished or not.")
+@click.option("--device", type=str, default=None, help="Override the grid's device (auto, cpu, cuda).")
+@click.option("--seeds", type=click.IntRange(min=1), default=None, help="Override the number of seeds.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Frozen-feature cache directory.")
+@click.option("--no-cache", is_flag=True, help="Recompute frozen encoders' features in every cell.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar: one log line per finished cell.")
+def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executor: str, address: str | None,
+            rerun_failed: bool, force: bool, device: str | None, seeds: int | None, cache_dir: str | None,
+            no_cache: bool, quiet: bool) -> None:
+    """Run a benchmark grid: every valid cell of the four baseline families, resumable."""
+    from mmbench.grid.config import FAMILY_TITLES, GridConfigError
+    from mmbench.grid.runner import plan, run_grid
+    from mmbench.plugins import ComponentError
+
+    if grid is None:
+        raise click.UsageError("say what to run: `mmbench run --grid` (the default grid) or `mmbench run --grid CONFIG.yaml`")
+    try:
+        config = _load_config(grid, device, seeds)
+        expansion = plan(config)
+    except (GridConfigError, ComponentError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # dataset spec problems (DatasetError is a ValueError)
+        raise click.ClickException(str(exc)) from None
+    out_dir = Path(out or Path("mmbench-runs") / config.name)
+    counts = expansion.counts()
+    if dry_run:
+        for cell in expansion.cells:
+            click.echo(f"{cell.cell_id}  {cell.label}")
+        click.echo("")
+        for fam, n in counts.items():
+            click.echo(f"{fam:6s} {FAMILY_TITLES[fam]:28s} {n:5d} cells")
+        click.echo(f"total  {'':28s} {len(expansion.cells):5d} cells")
+        for note in expansion.notes:
+            click.echo(f"note: {note}")
+        return
+    from mmbench.cli.progress import Reporter
+
+    reporter = Reporter(quiet=quiet)
+    try:
+        with reporter:
+            summary = run_grid(config, out_dir, jobs=jobs, executor=executor, address=address, rerun_failed=rerun_failed,
+                               force=force, cache_dir=cache_dir, cache_enabled=not no_cache,
+                               on_start=reporter.start, on_outcome=reporter.finished)
+    except KeyboardInterrupt:
+        click.echo(f"interrupted; every finished cell is saved in {out_dir}. Rerun the same command to resume.", err=True)
+        sys.exit(130)
+    except (ValueError, ImportError, RuntimeError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{summary.total} cells: {summary.ok} ran ok, {summary.failed} failed, {summary.skipped} already done "
+               f"({summary.seconds:.0f} s). Results: {out_dir / 'results.sqlite'}")
+    for label, error in summary.failures[:10]:
+        click.echo(f"  failed: {label}\n    {error}", err=True)
+    if summary.failed:
+        click.echo(f"{summary.failed} cell(s) failed; see above, fix, then rerun with --rerun-failed.", err=True)
+        sys.exit(1)
+
+
+@click.command("export")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write [default: DIR/results.FORMAT].")
+def export_cmd(directory: str, fmt: str, output: str | None) -> None:
+    """Export a run's results: one row per cell with cell_id, status, seed, config fields and metrics."""
+    from mmbench.store.export import export
+
+    try:
+        path = export(directory, fmt, output)
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(str(path))

@@ -1,0 +1,1 @@
+"""Grid configs and their expansion into cells (the four baseline families)."""

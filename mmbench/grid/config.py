@@ -1,0 +1,165 @@
+"""Grid configs: YAML in, a validated :class:`GridConfig` out, with clear errors for bad input."""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
+FAMILY_TITLES = {
+    "st-sm": "single-task, single-modal",
+    "st-cm": "single-task, cross-modal",
+    "mt-sm": "multitask, single-modal",
+    "mt-cm": "multitask, cross-modal",
+}
+
+DEFAULT_TRAINING: dict[str, Any] = {
+    "epochs": 10,
+    "batch_size": 64,
+    "optimizer": "adam",
+    "lr": 1e-3,
+    "weight_decay": 0.0,
+    "patience": 3,
+    "trunk_dim": 64,
+    "align_weight": 1.0,
+    "amp": False,
+}
+OPTIMIZERS = ("adam", "adamw", "sgd")
+TOP_KEYS = ("name", "dataset", "modalities", "tasks", "encoders", "aligners", "fusers", "weightings",
+            "seeds", "families", "training", "device", "robustness")
+
+
+class GridConfigError(ValueError):
+    """A grid config that cannot run; the message names the key and the fix."""
+
+
+@dataclass(frozen=True)
+class ComponentChoice:
+    """A component name plus options, as written in a grid config (``name`` or ``{name: ..., opt: ...}``)."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def parse(cls, raw: Any, where: str) -> "ComponentChoice":
+        if isinstance(raw, str):
+            return cls(raw)
+        if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+            opts = {k: v for k, v in raw.items() if k != "name"}
+            return cls(raw["name"], tuple(sorted(opts.items())))
+        raise GridConfigError(f"{where}: expected a component name or {{name: ..., option: value}}, got {raw!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, **dict(self.options)}
+
+    @property
+    def label(self) -> str:
+        if not self.options:
+            return self.name
+        return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.options) + ")"
+
+
+@dataclass
+class GridConfig:
+    """A validated grid: what to cross and how to train. See ``docs/grids.md``."""
+
+    name: str
+    dataset: Any  # registered name or an embedded spec dict
+    modalities: list[str] | None
+    tasks: list[str] | None
+    encoders: dict[str, list[ComponentChoice]]
+    aligners: list[ComponentChoice]
+    fusers: list[ComponentChoice]
+    weightings: list[ComponentChoice]
+    seeds: list[int]
+    families: list[str]
+    training: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINING))
+    device: str = "auto"
+    robustness: dict[str, Any] | None = None
+
+
+def _close(word: str, options: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(word, list(options), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(options)}"
+
+
+def _list(raw: Any, key: str) -> list[Any]:
+    if raw is None:
+        return []
+    return list(raw) if isinstance(raw, (list, tuple)) else [raw]
+
+
+def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig:
+    """Validate a grid config dict (as loaded from YAML). Component names are checked later, against
+    the registries, by :func:`mmbench.grid.cells.expand`."""
+    if not isinstance(raw, dict):
+        raise GridConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
+    for key in raw:
+        if key not in TOP_KEYS:
+            raise GridConfigError(f"{source}: unknown key {key!r}{_close(key, TOP_KEYS)}")
+    training = dict(DEFAULT_TRAINING)
+    for key, value in (raw.get("training") or {}).items():
+        if key not in DEFAULT_TRAINING:
+            raise GridConfigError(f"{source}: unknown training setting {key!r}{_close(key, tuple(DEFAULT_TRAINING))}")
+        training[key] = value
+    if training["optimizer"] not in OPTIMIZERS:
+        raise GridConfigError(f"{source}: training.optimizer {training['optimizer']!r}{_close(training['optimizer'], OPTIMIZERS)}")
+    for key in ("epochs", "batch_size"):
+        if not isinstance(training[key], int) or training[key] < 1:
+            raise GridConfigError(f"{source}: training.{key} must be a positive integer, got {training[key]!r}")
+    seeds_raw = raw.get("seeds", 3)
+    seeds = list(range(seeds_raw)) if isinstance(seeds_raw, int) else [int(s) for s in _list(seeds_raw, "seeds")]
+    if not seeds:
+        raise GridConfigError(f"{source}: seeds must be a count (e.g. 3) or a non-empty list")
+    families = _list(raw.get("families"), "families") or list(FAMILIES)
+    for fam in families:
+        if fam not in FAMILIES:
+            raise GridConfigError(f"{source}: unknown family {fam!r}{_close(str(fam), FAMILIES)}")
+    device = raw.get("device", "auto")
+    if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
+        raise GridConfigError(f"{source}: device must be auto, cpu or cuda, got {device!r}")
+    encoders_raw = raw.get("encoders") or {}
+    if not isinstance(encoders_raw, dict):
+        raise GridConfigError(f"{source}: encoders must map modality names to encoder choices")
+    dataset = raw.get("dataset", "digits")
+    if not isinstance(dataset, (str, dict)):
+        raise GridConfigError(f"{source}: dataset must be a registered name or an embedded spec mapping")
+    robustness = raw.get("robustness")
+    if robustness is True:
+        robustness = {}
+    return GridConfig(
+        name=str(raw.get("name") or (dataset if isinstance(dataset, str) else dataset.get("name", "custom"))),
+        dataset=dataset,
+        modalities=[str(m) for m in _list(raw.get("modalities"), "modalities")] or None,
+        tasks=[str(t) for t in _list(raw.get("tasks"), "tasks")] or None,
+        encoders={m: [ComponentChoice.parse(c, f"{source}: encoders.{m}") for c in _list(v, m)] for m, v in encoders_raw.items()},
+        aligners=[ComponentChoice.parse(c, f"{source}: aligners") for c in _list(raw.get("aligners", ["none"]), "aligners")],
+        fusers=[ComponentChoice.parse(c, f"{source}: fusers") for c in _list(raw.get("fusers", ["concat"]), "fusers")],
+        weightings=[ComponentChoice.parse(c, f"{source}: weightings") for c in _list(raw.get("weightings", ["ew"]), "weightings")],
+        seeds=seeds,
+        families=families,
+        training=training,
+        device=str(device),
+        robustness=robustness if robustness else None,
+    )
+
+
+def load_config(path: str | Path) -> GridConfig:
+    """Read and validate a YAML grid config."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise GridConfigError(f"grid config {str(path)!r} does not exist") from None
+    except yaml.YAMLError as exc:
+        raise GridConfigError(f"grid config {str(path)!r} is not valid YAML: {exc}") from None
+    return parse_config(raw or {}, source=str(path))
+
+
+def default_config_path() -> Path:
+    """The built-in default grid (``digits``, image + text)."""
+    return Path(__file__).with_name("default.yaml")

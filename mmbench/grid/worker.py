@@ -1,0 +1,77 @@
+"""What runs a cell wherever it runs (this process, a worker process, a Ray task): load the dataset once
+per process, run the cell, and turn any failure into a stored reason instead of an exception."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from mmbench.grid.cells import Cell
+
+
+@dataclass
+class Outcome:
+    """A finished cell: ``status`` is ``ok`` (with ``result``) or ``failed`` (with ``error``)."""
+
+    cell: Cell
+    status: str
+    result: dict[str, Any] | None
+    error: str | None
+    started_at: float
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """Everything a worker needs besides the cell; small and picklable."""
+
+    dataset: Any
+    device: str = "auto"
+    cache_dir: str | None = None
+    cache_enabled: bool = True
+    threads: int | None = None
+
+
+_DATA: dict[str, Any] = {}
+_CACHE: dict[tuple[str | None, bool], Any] = {}
+
+
+def _loaded(dataset: Any) -> Any:
+    import json
+
+    from mmbench.data.loading import load, resolve
+
+    key = json.dumps(dataset, sort_keys=True, default=str)
+    if key not in _DATA:
+        _DATA[key] = load(resolve(dataset))
+    return _DATA[key]
+
+
+def feature_cache(settings: WorkerSettings) -> Any:
+    from mmbench.train.features import FeatureCache
+
+    key = (settings.cache_dir, settings.cache_enabled)
+    if key not in _CACHE:
+        _CACHE[key] = FeatureCache(settings.cache_dir, enabled=settings.cache_enabled)
+    return _CACHE[key]
+
+
+def run_one(cell: Cell, settings: WorkerSettings, device_override: str | None = None) -> Outcome:
+    """Run ``cell``; never raises for a cell's own failure (divergence, a component raising)."""
+    import torch
+
+    from mmbench.provenance import resolve_device
+    from mmbench.train.cell_runner import run_cell
+
+    if settings.threads:
+        torch.set_num_threads(settings.threads)
+    started = time.time()
+    try:
+        device = resolve_device(device_override or settings.device)
+        result = run_cell(cell, _loaded(settings.dataset), device, feature_cache(settings))
+        return Outcome(cell, "ok", result, None, started)
+    except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not a crash
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" (in {frames[-1].filename}:{frames[-1].lineno}, {frames[-1].name})" if frames else ""
+        return Outcome(cell, "failed", {"traceback": traceback.format_exc()}, f"{type(exc).__name__}: {exc}{where}", started)

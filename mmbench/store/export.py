@@ -1,0 +1,63 @@
+"""Export a store as a flat table (pandas): JSONL, CSV or Parquet, one row per cell."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from mmbench.store.sqlite import ResultStore
+
+FORMATS = ("jsonl", "csv", "parquet")
+
+
+def _component(value: dict[str, Any] | None) -> str | None:
+    if value is None:
+        return None
+    opts = ",".join(f"{k}={v}" for k, v in sorted(value.items()) if k != "name")
+    return value["name"] + (f"({opts})" if opts else "")
+
+
+def flat_rows(store: ResultStore) -> list[dict[str, Any]]:
+    """One flat dict per cell: ``cell_id``, ``status``, ``seed``, config fields, metrics and cost."""
+    out = []
+    for row in store.rows():
+        cfg = row.config
+        flat: dict[str, Any] = {
+            "cell_id": row.cell_id, "status": row.status, "family": row.family, "seed": row.seed,
+            "dataset": cfg["dataset"] if isinstance(cfg["dataset"], str) else cfg["dataset"].get("name", "custom"),
+            "modalities": "+".join(cfg["modalities"]), "tasks": "+".join(cfg["tasks"]),
+            "encoders": "+".join(f"{m}={_component(c)}" for m, c in sorted(cfg["encoders"].items())),
+            "aligner": _component(cfg["aligner"]), "fuser": _component(cfg["fuser"]),
+            "weighting": _component(cfg["weighting"]), "error": row.error,
+        }
+        for key, value in sorted(cfg["training"].items()):
+            flat[f"training.{key}"] = value
+        res = row.result or {}
+        for split, per_task in res.get("metrics", {}).items():
+            for task, metrics in per_task.items():
+                for metric, value in metrics.items():
+                    flat[f"{split}.{task}.{metric}"] = value
+        for task, w in res.get("weights", {}).items():
+            flat[f"weight.{task}"] = w
+        for key in ("train_seconds", "params", "trainable_params", "peak_memory_mb", "epochs_run", "best_epoch", "device"):
+            flat[key] = res.get(key)
+        out.append(flat)
+    return out
+
+
+def export(directory: str | Path, fmt: str, output: str | Path | None = None) -> Path:
+    """Write the store of ``directory`` as ``fmt``; returns the file written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    with ResultStore(directory, create=False) as store:
+        frame = pd.DataFrame(flat_rows(store))
+    path = Path(output) if output else Path(directory) / f"results.{fmt}"
+    if fmt == "jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    elif fmt == "csv":
+        frame.to_csv(path, index=False)
+    else:
+        frame.to_parquet(path, index=False)
+    return path

@@ -1,0 +1,1 @@
+"""Model assembly, the training loop and metrics for one cell."""

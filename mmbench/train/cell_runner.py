@@ -1,0 +1,156 @@
+"""Run one cell end to end: build components from the registries, train, select, score, record."""
+
+from __future__ import annotations
+
+import resource
+import time
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from mmbench.components.base import Encoder, num_rows, take, to_device
+from mmbench.data.spec import LoadedDataset
+from mmbench.grid.cells import Cell
+from mmbench.plugins import get_registry
+from mmbench.provenance import device_description, versions
+from mmbench.train.features import FeatureCache
+from mmbench.train.loop import SplitTensors, predict, train
+from mmbench.train.metrics import retrieval_metrics, task_metrics
+from mmbench.train.model import CachedFeatures, CellModel
+
+SPLITS = ("train", "validation", "test")
+
+
+@torch.no_grad()
+def encode_all(encoder: Encoder, inputs: Any, device: torch.device, batch_size: int = 256) -> Tensor:
+    encoder.eval().to(device)
+    n = num_rows(inputs)
+    return torch.cat([encoder(to_device(take(inputs, slice(i, i + batch_size)), device)).float().cpu()
+                      for i in range(0, n, batch_size)])
+
+
+def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int]:
+    encoders: dict[str, Encoder] = {}
+    inputs: dict[str, dict[str, Any]] = {s: {} for s in SPLITS}
+    frozen_params = 0
+    for m, choice in cell.encoders:
+        enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
+        fingerprint = enc.fingerprint() if enc.frozen else None
+        if fingerprint is None:
+            prepared = {s: enc.preprocess(data.splits[s].modalities[m]) for s in SPLITS}
+            enc.fit(prepared["train"])
+            encoders[m] = enc
+            for s in SPLITS:
+                inputs[s][m] = prepared[s]
+            continue
+        fitted = False
+
+        def compute(split: str, enc: Encoder = enc, m: str = m) -> Tensor:
+            nonlocal fitted
+            if not fitted:
+                enc.fit(enc.preprocess(data.splits["train"].modalities[m]))
+                fitted = True
+            return encode_all(enc, enc.preprocess(data.splits[split].modalities[m]), device)
+
+        for s in SPLITS:
+            key = FeatureCache.key(data.fingerprint, s, m, fingerprint)
+            inputs[s][m] = cache.get_or_compute(key, lambda s=s, compute=compute: compute(s))
+        frozen_params += sum(p.numel() for p in enc.parameters())
+        encoders[m] = CachedFeatures(enc.out_dim)
+    return encoders, inputs, frozen_params
+
+
+def _targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
+    """Targets per split; regression targets standardised with training statistics."""
+    scale: dict[str, tuple[float, float]] = {}
+    for t in cell.tasks:
+        if data.task_info[t].type == "regression":
+            y = torch.as_tensor(data.splits["train"].targets[t], dtype=torch.float32)
+            scale[t] = (float(y.mean()), float(y.std().clamp_min(1e-8)))
+    out = {}
+    for s in SPLITS:
+        out[s] = {}
+        for t in cell.tasks:
+            y = torch.as_tensor(data.splits[s].targets[t])
+            if t in scale:
+                y = (y.float() - scale[t][0]) / scale[t][1]
+            out[s][t] = y
+    return out, scale
+
+
+def _peak_memory(device: torch.device) -> tuple[float, str]:
+    if device.type == "cuda":
+        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
+
+
+def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None) -> dict[str, Any]:
+    """Train and score ``cell``; returns the result record (raises on failure; the caller stores it)."""
+    cache = cache if cache is not None else FeatureCache()
+    torch.manual_seed(cell.seed)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
+    tasks = [data.task_info[t] for t in cell.tasks]
+    started = time.perf_counter()
+    encoders, inputs, frozen_params = _encoder_inputs(cell, data, device, cache)
+    targets, scale = _targets(cell, data)
+    splits = {s: SplitTensors({m: to_device(v, device) for m, v in inputs[s].items()},
+                              {t: v.to(device) for t, v in targets[s].items()}) for s in SPLITS}
+    prep_seconds = time.perf_counter() - started
+
+    torch.manual_seed(cell.seed)
+    dims = {m: e.out_dim for m, e in encoders.items()}
+    aligner = fuser = weighting = None
+    if cell.aligner is not None:
+        aligner = get_registry("aligners").create(cell.aligner.name, dims, **dict(cell.aligner.options))
+        dims = dict(aligner.out_dims)
+    if cell.fuser is not None:
+        fuser = get_registry("fusers").create(cell.fuser.name, dims, **dict(cell.fuser.options))
+    if cell.weighting is not None:
+        weighting = get_registry("weightings").create(cell.weighting.name, len(tasks), seed=cell.seed,
+                                                      **dict(cell.weighting.options)).to(device)
+    training = dict(cell.training)
+    model = CellModel(encoders, tasks, aligner, fuser, trunk_dim=int(training["trunk_dim"])).to(device)
+
+    t0 = time.perf_counter()
+    report = train(model, weighting, splits["train"], splits["validation"], tasks, training, cell.seed, device)
+    train_seconds = time.perf_counter() - t0
+
+    metrics: dict[str, Any] = {}
+    for s in ("validation", "test"):
+        preds, aligned = predict(model, splits[s], int(training["batch_size"]))
+        metrics[s] = {}
+        for t in tasks:
+            p, y = preds[t.name], targets[s][t.name].cpu()
+            if t.name in scale:
+                mu, sd = scale[t.name]
+                p, y = p * sd + mu, y * sd + mu
+            metrics[s][t.name] = task_metrics(t.type, p, y)
+        if s == "test" and aligner is not None and type(aligner).min_modalities >= 2:
+            mods = sorted(aligned)
+            for i, a in enumerate(mods):
+                for b in mods[i + 1:]:
+                    if aligned[a].shape[1] == aligned[b].shape[1]:
+                        metrics["retrieval"] = metrics.get("retrieval", {}) | {f"{a}-{b}": retrieval_metrics(aligned[a], aligned[b])}
+    peak, peak_kind = _peak_memory(device)
+    return {
+        "metrics": metrics,
+        "weights": report.mean_weights([t.name for t in tasks]),
+        "train_seconds": train_seconds,
+        "prep_seconds": prep_seconds,
+        "epochs_run": report.epochs_run,
+        "best_epoch": report.best_epoch,
+        "steps": report.steps,
+        "backward_passes": report.backward_passes,
+        "history": report.history,
+        "params": sum(p.numel() for p in model.parameters()) + frozen_params,
+        "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
+        "peak_memory_mb": peak,
+        "peak_memory_kind": peak_kind,
+        "device": device_description(device),
+        "versions": versions(),
+        "dataset_notes": list(data.notes),
+        "dataset_fingerprint": data.fingerprint,
+        "sizes": {s: len(splits[s]) for s in SPLITS},
+    }

@@ -1,0 +1,66 @@
+"""Frozen-encoder feature cache: compute once per (dataset content, split, encoder), reuse everywhere.
+
+Features live in memory for the process and on disk as safetensors (no pickle) under
+``<cache dir>/<key>.safetensors``, where the key hashes the dataset fingerprint, the split, the modality
+and the encoder's ``fingerprint()``. Changing the data or the encoder changes the key. The default
+directory is ``$MMBENCH_CACHE_DIR`` or ``~/.cache/mmbench/features``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Callable
+
+import torch
+from torch import Tensor
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("MMBENCH_CACHE_DIR") or Path.home() / ".cache" / "mmbench" / "features")
+
+
+class FeatureCache:
+    """Memory + safetensors disk cache of frozen features; ``directory=None`` keeps memory only,
+    ``enabled=False`` turns caching off entirely (for benchmarks)."""
+
+    def __init__(self, directory: str | Path | None = None, enabled: bool = True):
+        self.directory = Path(directory) if directory is not None else None
+        self.enabled = enabled
+        self._memory: dict[str, Tensor] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(*parts: str) -> str:
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+    def get_or_compute(self, key: str, compute: Callable[[], Tensor]) -> Tensor:
+        if not self.enabled:
+            return compute()
+        if key in self._memory:
+            self.hits += 1
+            return self._memory[key]
+        path = self.directory / f"{key}.safetensors" if self.directory else None
+        if path is not None and path.exists():
+            from safetensors.torch import load_file
+
+            try:
+                value = load_file(str(path))["features"]
+                self._memory[key] = value
+                self.hits += 1
+                return value
+            except Exception:  # noqa: BLE001 - a truncated file is recomputed
+                path.unlink(missing_ok=True)
+        self.misses += 1
+        value = compute().detach().cpu().contiguous()
+        self._memory[key] = value
+        if path is not None:
+            from safetensors.torch import save_file
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            save_file({"features": value}, str(tmp))
+            os.replace(tmp, path)  # atomic: readers never see half a file
+        return value

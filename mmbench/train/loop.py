@@ -1,0 +1,154 @@
+"""The training loop of one cell, with the one fixed model-selection rule.
+
+Model selection: after every epoch the model is scored on the validation split by the unweighted mean
+of the per-task losses; the epoch with the lowest value is kept (ties: the earlier epoch), and training
+stops after ``patience`` epochs without improvement. Test metrics come from that epoch's weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+from torch import Tensor
+
+from mmbench.components.base import EncoderInputs, Weighting, num_rows, take
+from mmbench.data.spec import TaskInfo
+from mmbench.train.metrics import task_loss
+from mmbench.train.model import CellModel, Forward
+from mmbench.train.step import DivergenceError, backward
+
+
+@dataclass
+class SplitTensors:
+    """One split on the device: encoder inputs (or cached features) per modality, targets per task."""
+
+    inputs: dict[str, EncoderInputs]
+    targets: dict[str, Tensor]
+
+    def __len__(self) -> int:
+        return num_rows(next(iter(self.inputs.values())))
+
+    def batch(self, index: Tensor | slice) -> "SplitTensors":
+        return SplitTensors({m: take(v, index) for m, v in self.inputs.items()},
+                            {t: v[index] for t, v in self.targets.items()})
+
+
+@dataclass
+class TrainReport:
+    epochs_run: int = 0
+    best_epoch: int = 0
+    best_val_loss: float = math.inf
+    steps: int = 0
+    backward_passes: int = 0
+    weight_sum: Tensor | None = None
+    history: list[dict[str, float]] = field(default_factory=list)
+
+    def mean_weights(self, tasks: list[str]) -> dict[str, float]:
+        if self.weight_sum is None or self.steps == 0:
+            return {}
+        return {t: float(w) for t, w in zip(tasks, self.weight_sum / self.steps)}
+
+
+def losses_of(fwd: Forward, targets: Mapping[str, Tensor], tasks: list[TaskInfo]) -> Tensor:
+    return torch.stack([task_loss(t.type, fwd.predictions[t.name].float(), targets[t.name]) for t in tasks])
+
+
+def _check_finite(losses: Tensor, fwd: Forward, tasks: list[TaskInfo], where: str, weighting: Weighting | None) -> None:
+    bad = [t.name for t, v in zip(tasks, losses) if not torch.isfinite(v)]
+    if fwd.align_loss is not None and not torch.isfinite(fwd.align_loss):
+        bad.append("alignment")
+    if bad:
+        who = f" under weighting {type(weighting).__name__}" if weighting is not None else ""
+        raise DivergenceError(f"training diverged{who} at {where}: non-finite loss for {', '.join(bad)}; "
+                              "lower the learning rate or check the strategy")
+
+
+@torch.no_grad()
+def evaluate_loss(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_size: int) -> float:
+    model.eval()
+    total, n = torch.zeros(len(tasks)), 0
+    for start in range(0, len(data), batch_size):
+        batch = data.batch(slice(start, start + batch_size))
+        fwd = model(batch.inputs)
+        total += losses_of(fwd, batch.targets, tasks).cpu() * len(batch)
+        n += len(batch)
+    return float((total / max(n, 1)).mean())
+
+
+@torch.no_grad()
+def predict(model: CellModel, data: SplitTensors, batch_size: int, missing: tuple[str, ...] = ()) -> tuple[dict[str, Tensor], dict[str, Tensor]]:
+    """Predictions per task and aligned features per modality over a whole split."""
+    model.eval()
+    preds: dict[str, list[Tensor]] = {}
+    aligned: dict[str, list[Tensor]] = {}
+    for start in range(0, len(data), batch_size):
+        fwd = model(data.batch(slice(start, start + batch_size)).inputs, missing=missing)
+        for t, p in fwd.predictions.items():
+            preds.setdefault(t, []).append(p.float().cpu())
+        for m, f in fwd.aligned.items():
+            aligned.setdefault(m, []).append(f.float().cpu())
+    return {t: torch.cat(v) for t, v in preds.items()}, {m: torch.cat(v) for m, v in aligned.items()}
+
+
+def make_optimizer(params: list[torch.nn.Parameter], training: Mapping[str, Any]) -> torch.optim.Optimizer:
+    name, lr, wd = training["optimizer"], float(training["lr"]), float(training["weight_decay"])
+    if name == "sgd":
+        return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+    cls = torch.optim.AdamW if name == "adamw" else torch.optim.Adam
+    return cls(params, lr=lr, weight_decay=wd)
+
+
+def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensors, val_data: SplitTensors,
+          tasks: list[TaskInfo], training: Mapping[str, Any], seed: int, device: torch.device) -> TrainReport:
+    """Train ``model`` in place and load the weights of the best validation epoch."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if weighting is not None:
+        params += [p for p in weighting.parameters() if p.requires_grad]
+    optimizer = make_optimizer(params, training)
+    generator = torch.Generator().manual_seed(seed)
+    batch_size, patience = int(training["batch_size"]), int(training["patience"])
+    amp = bool(training.get("amp")) and device.type == "cuda"
+    report = TrainReport()
+    best_state = copy.deepcopy(model.state_dict())
+    for epoch in range(int(training["epochs"])):
+        model.train()
+        order = torch.randperm(len(train_data), generator=generator).to(device)
+        epoch_losses = torch.zeros(len(tasks))
+        n_batches = 0
+        for start in range(0, len(order), batch_size):
+            batch = train_data.batch(order[start: start + batch_size])
+            optimizer.zero_grad(set_to_none=True)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                fwd = model(batch.inputs)
+            losses = losses_of(fwd, batch.targets, tasks)
+            _check_finite(losses, fwd, tasks, f"epoch {epoch + 1}, step {report.steps + 1}", weighting)
+            report.backward_passes += backward(model, fwd, losses, weighting, float(training["align_weight"]))
+            optimizer.step()
+            if weighting is not None:
+                if weighting.wants_post_step_losses:
+                    with torch.no_grad():
+                        weighting.after_step(losses_of(model(batch.inputs), batch.targets, tasks).detach())
+                w = torch.as_tensor(weighting.last_weights, dtype=torch.float32).detach().cpu()
+                report.weight_sum = w if report.weight_sum is None else report.weight_sum + w
+            epoch_losses += losses.detach().cpu()
+            n_batches += 1
+            report.steps += 1
+        if weighting is not None:
+            weighting.end_epoch(epoch_losses / max(n_batches, 1))
+        val_loss = evaluate_loss(model, val_data, tasks, batch_size)
+        if not math.isfinite(val_loss):
+            raise DivergenceError(f"training diverged at epoch {epoch + 1}: validation loss is {val_loss}")
+        report.history.append({"epoch": epoch + 1, "train_loss": float(epoch_losses.mean() / max(n_batches, 1)),
+                               "val_loss": val_loss})
+        report.epochs_run = epoch + 1
+        if val_loss < report.best_val_loss:
+            report.best_val_loss, report.best_epoch = val_loss, epoch + 1
+            best_state = copy.deepcopy(model.state_dict())
+        elif epoch + 1 - report.best_epoch >= patience:
+            break
+    model.load_state_dict(best_state)
+    return report

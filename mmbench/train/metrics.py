@@ -1,0 +1,64 @@
+"""Metrics per task type (scikit-learn) and cross-modal retrieval scores.
+
+- classification: accuracy (main), macro-F1
+- multilabel: micro-F1 (main), macro-F1
+- regression: MAE (main), RMSE — lower is better
+- retrieval (cross-modal cells with an aligner): Recall@1/5/10 in both directions, MRR
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from sklearn import metrics as skm
+from torch import Tensor
+from torch.nn import functional as F
+
+#: Metrics where lower is better (the sign flip in Δm%).
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+
+
+def task_metrics(task_type: str, predictions: Tensor, targets: Tensor) -> dict[str, float]:
+    """Score one task's predictions (logits, or values for regression) against its targets."""
+    if task_type == "classification":
+        pred = predictions.argmax(dim=1).cpu().numpy()
+        true = targets.cpu().numpy()
+        return {"accuracy": float(skm.accuracy_score(true, pred)),
+                "macro_f1": float(skm.f1_score(true, pred, average="macro", zero_division=0))}
+    if task_type == "multilabel":
+        pred = (predictions > 0).int().cpu().numpy()
+        true = targets.int().cpu().numpy()
+        return {"micro_f1": float(skm.f1_score(true, pred, average="micro", zero_division=0)),
+                "macro_f1": float(skm.f1_score(true, pred, average="macro", zero_division=0))}
+    if task_type == "regression":
+        pred = predictions.reshape(-1).cpu().numpy()
+        true = targets.reshape(-1).cpu().numpy()
+        return {"mae": float(skm.mean_absolute_error(true, pred)),
+                "rmse": float(math.sqrt(skm.mean_squared_error(true, pred)))}
+    raise ValueError(f"unknown task type {task_type!r}")
+
+
+def task_loss(task_type: str, predictions: Tensor, targets: Tensor) -> Tensor:
+    """The training loss per task type: cross-entropy, binary cross-entropy, or MSE (on standardised targets)."""
+    if task_type == "classification":
+        return F.cross_entropy(predictions, targets)
+    if task_type == "multilabel":
+        return F.binary_cross_entropy_with_logits(predictions, targets.float())
+    return F.mse_loss(predictions.reshape(-1), targets.reshape(-1).float())
+
+
+def retrieval_metrics(a: Tensor, b: Tensor) -> dict[str, float]:
+    """Recall@1/5/10 for a→b and b→a and the mean reciprocal rank, by cosine similarity; row i pairs with i."""
+    sim = F.normalize(a.float(), dim=1) @ F.normalize(b.float(), dim=1).T
+    out: dict[str, float] = {}
+    mrr = []
+    for direction, s in (("a2b", sim), ("b2a", sim.T)):
+        correct = s.diagonal().unsqueeze(1)
+        ranks = (s > correct).sum(dim=1).cpu().numpy()  # 0 = ranked first
+        for k in (1, 5, 10):
+            out[f"{direction}_recall@{k}"] = float(np.mean(ranks < k))
+        mrr.append(float(np.mean(1.0 / (ranks + 1))))
+    out["mrr"] = float(np.mean(mrr))
+    return out

@@ -48,8 +48,12 @@ class TorchJDWeighting(JacobianWeighting):
     uses_global_rng: ClassVar[bool] = False
     #: regexes of known-harmless solver warnings to silence (Nash-MTL's cvxpy "not DPP" notice each step)
     quiet_warnings: ClassVar[tuple[str, ...]] = ()
+    #: the fewest tasks the aggregator handles (torchjd's Nash-MTL problem is ill-formed for one task)
+    min_tasks: ClassVar[int] = 1
 
     def __init__(self, n_tasks: int, seed: int = 0, wrt: Wrt = "params", **options: Any):
+        if n_tasks < self.min_tasks:
+            raise ValueError(f"{type(self).__name__} needs at least {self.min_tasks} tasks, got {n_tasks}")
         super().__init__(n_tasks, seed, wrt)
         kwargs = {**self.defaults, **options}
         if self.pass_n_tasks:
@@ -134,6 +138,7 @@ class NashMTL(TorchJDWeighting):
 
     aggregator_cls = "NashMTL"
     pass_n_tasks = True
+    min_tasks = 2
     quiet_warnings = ("You are solving a parameterized problem that is not DPP",)
 
 

@@ -44,9 +44,9 @@ def _split(vector: Tensor, like: Sequence[Tensor]) -> list[Tensor]:
 def backward(model: CellModel, fwd: Forward, losses: Tensor, weighting: Weighting | None, align_weight: float = 1.0) -> int:
     """Fill ``.grad`` for one step; returns the number of backward passes made."""
     align = fwd.align_loss * align_weight if fwd.align_loss is not None else None
-    shared = model.shared_parameters()
-    if weighting is None or weighting.need is Need.LOSSES or not shared:
-        total = losses.sum() if weighting is None else weighting.combine(losses)
+    shared = model.shared_parameters() if weighting is not None and weighting.need is not Need.LOSSES else []
+    if not shared:  # single task, a loss-only strategy, or nothing shared to aggregate over
+        total = weighting.combine(losses) if weighting is not None and weighting.need is Need.LOSSES else losses.sum()
         (total + align if align is not None else total).backward()
         return 1
     if weighting.need is Need.PARAM_JACOBIAN:

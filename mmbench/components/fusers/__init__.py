@@ -1,12 +1,39 @@
-"""Built-in fusers, registered through ``mmbench_register_fusers`` like any plugin's."""
+"""Built-in fusers, registered through ``mmbench_register_fusers`` like any plugin's.
+
+Every factory is ``factory(in_dims: dict[str, int], **options) -> Fuser``; see ``docs/components/fusers.md``.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mmbench import hookimpl
+from mmbench.plugins.registry import lazy
+
+_PKG = "mmbench.components.fusers"
 
 
 @hookimpl
 def mmbench_register_fusers(register: Any) -> None:
-    pass
+    register("concat", lazy(f"{_PKG}.simple:ConcatFuser"),
+             description="early fusion: concatenate the features in sorted modality order")
+    register("mean", lazy(f"{_PKG}.simple:MeanFuser"),
+             description="mean of per-modality linear projections to a common width")
+    register("sum", lazy(f"{_PKG}.simple:SumFuser"),
+             description="sum of per-modality linear projections to a common width")
+    register("late", lazy(f"{_PKG}.late:LateFuser"),
+             description="late fusion: per-modality heads, predictions averaged over present modalities")
+    register("late-weighted", lazy(f"{_PKG}.late:LateWeightedFuser"),
+             description="late fusion with learned softmax weights over the present modalities")
+    register("gated", lazy(f"{_PKG}.gated:GatedFuser"),
+             description="gated multimodal unit: softmax gates from the features weight tanh projections",
+             reference="Arevalo et al. 2017, ICLR workshop")
+    register("tensor", lazy(f"{_PKG}.tensor:TensorFusion"),
+             description="tensor fusion: outer product of [1; z_m] of small projections, then linear",
+             reference="Zadeh et al. 2017, EMNLP")
+    register("lowrank-tensor", lazy(f"{_PKG}.tensor:LowRankTensorFusion"),
+             description="low-rank multimodal fusion: rank-r modality-specific factors of the fusion tensor",
+             reference="Liu et al. 2018, ACL")
+    register("transformer", lazy(f"{_PKG}.transformer:TransformerFuser"),
+             description="one token per modality + modality embeddings through a small Transformer encoder",
+             reference="Vaswani et al. 2017, NeurIPS")

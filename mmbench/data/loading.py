@@ -1,0 +1,115 @@
+"""The data layer's public entry points: :func:`resolve` a name/dict/spec and :func:`load` it.
+
+``load`` opens the source through Hugging Face ``datasets`` (:mod:`mmbench.data.source`), checks the schema
+(:mod:`mmbench.data.validate`), decodes the labels with their value checks (:mod:`mmbench.data.targets`)
+and then the modalities (:mod:`mmbench.data.decode`) — all before any training — and fingerprints the
+decoded content for the feature cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+
+from mmbench.data.errors import DatasetError
+from mmbench.data.spec import DatasetSpec, LoadedDataset, Split
+from mmbench.data.yaml_spec import check_spec, spec_from_dict, spec_from_yaml, spec_to_dict
+
+ROLES = ("train", "validation", "test")
+
+
+def resolve(name_or_spec: str | Mapping[str, Any] | DatasetSpec, **options: Any) -> DatasetSpec:
+    """A checked :class:`DatasetSpec` from a spec, an embedded YAML mapping, a YAML file path, or the name of a
+    registered dataset (``options`` go to its factory; a mapping ``{name: ..., options: {...}}`` does the same)."""
+    if isinstance(name_or_spec, DatasetSpec):
+        return check_spec(name_or_spec)
+    if isinstance(name_or_spec, Mapping):
+        if set(name_or_spec) <= {"name", "options"} and "name" in name_or_spec:
+            return resolve(str(name_or_spec["name"]), **{**dict(name_or_spec.get("options") or {}), **options})
+        return spec_from_dict(name_or_spec)
+    if not isinstance(name_or_spec, str):
+        raise DatasetError(f"expected a dataset name, a spec mapping or a DatasetSpec; got {type(name_or_spec).__name__}")
+    if name_or_spec.endswith((".yaml", ".yml")) and Path(name_or_spec).is_file():
+        return spec_from_yaml(name_or_spec)
+    from mmbench.plugins.manager import get_registry
+    from mmbench.plugins.registry import UnknownComponentError
+
+    try:
+        entry = get_registry("datasets").get(name_or_spec)
+    except UnknownComponentError as exc:
+        raise DatasetError(f"{exc}; or give a spec (a mapping or a .yaml file) with `source:`, `modalities:` and `tasks:`") from exc
+    try:
+        spec = entry.create(**options)
+    except TypeError as exc:
+        raise DatasetError(f"dataset {name_or_spec!r} (plugin {entry.plugin!r}) rejected options {options}: {exc}") from exc
+    if not isinstance(spec, DatasetSpec):
+        raise DatasetError(f"dataset {name_or_spec!r} from plugin {entry.plugin!r}: its factory returned "
+                           f"{type(spec).__name__}, not a DatasetSpec. Fix the plugin's factory.")
+    return check_spec(spec)
+
+
+def _hash_value(h: Any, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        t = value.detach().cpu().contiguous()
+        h.update(f"tensor:{t.dtype}:{tuple(t.shape)}:".encode())
+        h.update(t.numpy().tobytes())
+    else:
+        h.update(f"text:{len(value)}:".encode())
+        for s in value:
+            b = s.encode("utf-8")
+            h.update(len(b).to_bytes(8, "little") + b)
+
+
+def fingerprint(spec: DatasetSpec, splits: Mapping[str, Split]) -> str:
+    """SHA-256 of the decoded content and of the spec's column mapping (not its source path or name, so a
+    moved copy of the same data keeps its feature cache)."""
+    h = hashlib.sha256()
+    d = spec_to_dict(spec)
+    identity = {k: d[k] for k in ("modalities", "tasks", "splits", "validation_fraction", "split_seed")}
+    h.update(json.dumps(identity, sort_keys=True, default=str).encode())
+    for role in ROLES:
+        split = splits[role]
+        for kind, values in (("modality", split.modalities), ("task", split.targets)):
+            for name in sorted(values):
+                h.update(f"|{role}:{kind}:{name}|".encode())
+                _hash_value(h, values[name])
+    return h.hexdigest()
+
+
+def load(spec: DatasetSpec | str | Mapping[str, Any]) -> LoadedDataset:
+    """Open, check and decode a dataset; every bad input raises :class:`DatasetError` before any training."""
+    from mmbench.components.base import ModalityInfo
+    from mmbench.data.decode import decode_modality
+    from mmbench.data.source import open_splits
+    from mmbench.data.targets import decode_targets
+    from mmbench.data.validate import check_schema
+
+    spec = resolve(spec)
+    opened, notes = open_splits(spec)
+    check_schema(spec, opened)
+    tabled = [c for m in spec.modalities.values() if m.kind != "image" for c in m.columns]
+    needed = sorted(set(tabled) | {t.column for t in spec.tasks.values()})
+    tables = {role: opened[role].select_columns(needed).with_format("arrow")[:] for role in ROLES}
+    targets, task_info, task_notes = decode_targets(spec, tables, opened["train"].features)
+    notes += task_notes
+    modalities: dict[str, dict[str, Any]] = {role: {} for role in ROLES}
+    modality_info = {}
+    for name, m in spec.modalities.items():
+        values, shape, mod_notes = decode_modality(spec, name, opened, tables)
+        for role in ROLES:
+            modalities[role][name] = values[role]
+        modality_info[name] = ModalityInfo(name=name, kind=m.kind, shape=tuple(shape), columns=tuple(m.columns))
+        notes += mod_notes
+    splits = {role: Split(modalities=modalities[role], targets=targets[role]) for role in ROLES}
+    return LoadedDataset(
+        spec=spec,
+        splits=splits,
+        modality_info=modality_info,
+        task_info=task_info,
+        fingerprint=fingerprint(spec, splits),
+        notes=notes,
+    )

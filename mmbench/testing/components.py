@@ -54,10 +54,21 @@ def check_fuser(factory: Callable[..., Fuser], in_dims: Mapping[str, int] | None
         out = fuser(feats)
         if tuple(out.shape) != (batch, fuser.out_dim):
             fail(fuser, f"returned shape {tuple(out.shape)}, expected {(batch, fuser.out_dim)}", "Set out_dim to the real width.")
+        fuser.eval()
+        ordered = fuser(feats)
         reordered = fuser({m: feats[m] for m in reversed(list(feats))})
-        if not torch.allclose(out, reordered, atol=1e-6):
+        fuser.train()
+        if not torch.allclose(ordered, reordered, atol=1e-6):
             fail(fuser, "output depends on the order of the features dict", "Visit modalities in sorted name order.")
-        check_gradients_flow(fuser, fuser(feats).square().mean())
+        leaves = {m: t.clone().requires_grad_(True) for m, t in feats.items()}
+        fused = fuser(leaves)
+        if list(fuser.parameters()):
+            check_gradients_flow(fuser, fused.square().mean())
+        else:
+            fused.square().mean().backward()
+        for m, leaf in leaves.items():
+            if leaf.grad is None or not leaf.grad.abs().sum() > 0:
+                fail(fuser, f"no gradient reaches modality {m!r}", "Every modality's features must feed the output.")
         check_dtype_move(fuser, lambda mod, dt: mod(_features(dims, batch, dtype=dt)))
         check_device_move(fuser, lambda mod, dev: mod({m: t.to(dev) for m, t in feats.items()}))
 

@@ -5,14 +5,18 @@
 - anything else, hub name or local folder of parquet/csv/json files (with or without a README.md
   dataset card): ``datasets.load_dataset(source, config)``, which also does the caching.
 
-A missing validation split is carved from train with ``Dataset.train_test_split`` and a fixed seed.
+A missing validation split is carved from train: a seeded random choice of ``ceil(fraction * N)`` rows
+(``Dataset.select``; both parts keep the source order).
 """
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from mmbench.data.errors import DatasetError
 from mmbench.data.spec import DatasetSpec
@@ -106,18 +110,19 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
         )
     else:
         train = out["train"]
-        try:
-            parts = train.train_test_split(test_size=spec.validation_fraction, seed=spec.split_seed, shuffle=True)
-        except ValueError as exc:  # too few rows for the fraction
+        n_val = math.ceil(len(train) * spec.validation_fraction)
+        if not 0 < n_val < len(train):
             raise DatasetError(
                 f"dataset {spec.name!r}: cannot carve {spec.validation_fraction:.0%} of split {spec.splits['train']!r} "
-                f"({len(train)} rows) as validation ({exc}). Fix: add training rows, raise validation_fraction, "
+                f"({len(train)} rows) as validation. Fix: add training rows, change validation_fraction, "
                 "or provide a validation split."
-            ) from exc
-        out["train"], out["validation"] = parts["train"], parts["test"]
+            )
+        chosen = np.zeros(len(train), dtype=bool)
+        chosen[np.random.default_rng(spec.split_seed).choice(len(train), size=n_val, replace=False)] = True
+        out["train"], out["validation"] = train.select(np.flatnonzero(~chosen)), train.select(np.flatnonzero(chosen))
         notes.append(
             f"no validation split in {where}: carved {spec.validation_fraction:.0%} of {spec.splits['train']!r} "
-            f"({len(parts['test'])} of {len(train)} examples) as validation with seed {spec.split_seed}"
+            f"({n_val} of {len(train)} rows, kept in source order) as validation with seed {spec.split_seed}"
         )
     if len(out["validation"]) == 0:
         raise _empty(spec, "validation", val)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,10 @@ def _load_local_or_hub(spec: DatasetSpec) -> Any:
     source = str(spec.source)
     path = Path(source).expanduser()
     if is_save_to_disk_folder(path):
-        return datasets.load_from_disk(str(path))
+        try:
+            return datasets.load_from_disk(str(path))
+        except IndexError as exc:  # datasets cannot read back a split that was saved empty
+            raise _empty(spec, _unreadable_splits(path) or "(one of them)", None) from exc
     if path.is_file():
         raise DatasetError(
             f"dataset {spec.name!r}: source {source!r} is a file; point `source` at the folder that holds the "
@@ -66,7 +70,10 @@ def _load_local_or_hub(spec: DatasetSpec) -> Any:
             f"dataset {spec.name!r}: found no local folder {source!r} (relative to {os.getcwd()}) and no hub "
             f"dataset of that name ({exc}). Fix the path or the hub name in `source`."
         ) from exc
-    except ValueError as exc:  # e.g. an unknown config name
+    except ValueError as exc:  # e.g. an unknown config name, or an empty split
+        empty = re.search(r'Instruction "(.+?)" corresponds to no data', str(exc))
+        if empty:
+            raise _empty(spec, empty.group(1), None) from exc
         raise DatasetError(f"dataset {spec.name!r}: datasets could not load {source!r} (config {spec.config!r}): {exc}") from exc
 
 
@@ -99,7 +106,7 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
             )
         out[role] = available[split]
         if len(out[role]) == 0:
-            raise _empty(spec, role, split)
+            raise _empty(spec, split, role)
     val = spec.splits.get("validation")
     if val is not None and val in available:
         out["validation"] = available[val]
@@ -125,12 +132,26 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
             f"({n_val} of {len(train)} rows, kept in source order) as validation with seed {spec.split_seed}"
         )
     if len(out["validation"]) == 0:
-        raise _empty(spec, "validation", val)
+        raise _empty(spec, val, "validation")
     return out, notes
 
 
-def _empty(spec: DatasetSpec, role: str, split: Any) -> DatasetError:
+def _empty(spec: DatasetSpec, split: Any, role: str | None) -> DatasetError:
+    which = f"the {role} split {split!r}" if role else f"split {split!r} of {spec.source!r}"
     return DatasetError(
-        f"dataset {spec.name!r}: the {role} split {split!r} is empty (0 rows); every split needs examples. "
+        f"dataset {spec.name!r}: {which} is empty (0 rows); every split needs examples. "
         "Fix: add data to it, or point `splits` at another split."
     )
+
+
+def _unreadable_splits(path: Path) -> str:
+    """The splits of a save_to_disk folder that ``load_from_disk`` cannot read (saved empty)."""
+    import datasets
+
+    bad = []
+    for sub in sorted(p for p in path.iterdir() if (p / "state.json").is_file()):
+        try:
+            datasets.load_from_disk(str(sub))
+        except IndexError:
+            bad.append(sub.name)
+    return ", ".join(bad)

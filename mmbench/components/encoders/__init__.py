@@ -1,12 +1,32 @@
-"""Built-in encoders, registered through ``mmbench_register_encoders`` like any plugin's."""
+"""Built-in encoders, registered through ``mmbench_register_encoders`` like any plugin's.
+
+Every factory is ``factory(info: ModalityInfo, **options) -> Encoder``; options and defaults are in
+``docs/components/encoders.md``. Factories are lazy, so listing them imports neither torch nor timm.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from mmbench import hookimpl
+from mmbench.plugins.registry import lazy
+
+_PKG = "mmbench.components.encoders"
 
 
 @hookimpl
 def mmbench_register_encoders(register: Any) -> None:
-    pass
+    register("timm", lazy(f"{_PKG}.image:TimmEncoder"), modality="image",
+             description="any timm model by name (default test_resnet); tiny images upsampled",
+             reference="Wightman 2019, pytorch-image-models (timm)")
+    register("cnn", lazy(f"{_PKG}.image:SmallCNN"), modality="image",
+             description="small CNN: two 3x3 convs + global average pooling, for tiny images",
+             reference="LeCun et al. 1998, Proc. IEEE")
+    register("sentence-transformer", lazy(f"{_PKG}.text:SentenceTransformerEncoder"), modality="text",
+             description="any sentence-transformers model (default all-MiniLM-L6-v2), frozen",
+             reference="Reimers & Gurevych 2019, EMNLP")
+    register("mlp", lazy(f"{_PKG}.tabular:MLPEncoder"), modality="tabular",
+             description="MLP over numeric columns standardised with train-split statistics",
+             reference="Rumelhart, Hinton & Williams 1986, Nature")
+    register("identity", lazy(f"{_PKG}.tabular:IdentityEncoder"), modality="tabular",
+             description="standardised numeric columns as they are (no parameters; baseline)")

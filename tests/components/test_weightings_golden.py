@@ -9,6 +9,7 @@ from torchjd import aggregation as tja
 from mmbench.components.base import Need
 from mmbench.components.weightings.torchjd_wrappers import TorchJDWeighting
 from mmbench.plugins import get_registry
+from mmbench.testing import check_weighting
 
 G1, G2 = [1.0, 0.0], [-0.5, 1.0]  # conflicting: g1·g2 = -0.5
 CONFLICT = torch.tensor([G1, G2])
@@ -94,6 +95,11 @@ def test_nash_mtl_reset_restores_state():
     reference = [fresh.aggregate(j, torch.ones(3)) for j in jacobians()]
     for a, b, c in zip(first, again, reference):
         assert torch.equal(a, b) and torch.equal(b, c)
+
+
+@pytest.mark.parametrize("name", ["gradnorm", "mgda", "upgrad"])
+def test_contract_with_the_representation_jacobian(name):
+    check_weighting(get_registry("weightings").get(name).factory, wrt="representation")
 
 
 def test_wrt_option_sets_the_need():

@@ -50,5 +50,5 @@ class DBMTL(JacobianWeighting):
         self.grad_buffer = log_grads + beta * (self.grad_buffer.to(log_grads) - log_grads)
         norms = self.grad_buffer.norm(dim=1)
         alpha = norms.max() / (norms + EPS)
-        self.last_weights = alpha.cpu()
+        self.last_weights = alpha
         return alpha @ self.grad_buffer

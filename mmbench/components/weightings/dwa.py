@@ -40,7 +40,7 @@ class DynamicWeightAverage(Weighting):
         if int(self.epochs_seen) >= 2:
             ratio = self.history[1] / self.history[0]
             self.weights.copy_(self.n_tasks * torch.softmax(ratio / self.temperature, dim=0))
+        self.last_weights = self.weights.detach().clone()
 
     def combine(self, losses: Tensor) -> Tensor:
-        self.last_weights = self.weights.detach().cpu().clone()
         return (self.weights.to(losses) * losses).sum()

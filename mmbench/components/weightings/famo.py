@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from typing import Sequence
 
 import torch
@@ -57,7 +56,7 @@ class FAMO(Weighting):
         z = torch.softmax(self.logits, dim=0).to(losses)
         d = losses - self.min_losses.to(losses) + EPS
         c = (z / d.detach()).sum()
-        self.last_weights = (z / (c * d.detach())).detach().cpu()
+        self.last_weights = (z / (c * d.detach())).detach()
         return (z * d.log()).sum() / c
 
     def logit_gradient(self, new_losses: Tensor) -> Tensor:
@@ -75,8 +74,8 @@ class FAMO(Weighting):
         grad = self.logit_gradient(new_losses) + self.weight_decay * self.logits
         beta1, beta2 = self.betas
         self.steps += 1
-        t = int(self.steps)
+        t = self.steps.to(self.logits.dtype)  # a tensor: no host-device sync on GPU
         self.exp_avg.mul_(beta1).add_(grad, alpha=1 - beta1)
         self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        denom = (self.exp_avg_sq.sqrt() / math.sqrt(1 - beta2**t)).add_(self.adam_eps)
-        self.logits.addcdiv_(self.exp_avg, denom, value=-self.lr / (1 - beta1**t))
+        denom = (self.exp_avg_sq.sqrt() / (1 - beta2**t).sqrt()).add_(self.adam_eps)
+        self.logits.sub_(self.lr / (1 - beta1**t) * self.exp_avg / denom)

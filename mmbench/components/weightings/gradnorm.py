@@ -40,8 +40,8 @@ class GradNorm(JacobianWeighting):
     @torch.no_grad()
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         losses = losses.detach().to(self.weights)
-        if torch.isnan(self.initial_losses).any():
-            self.initial_losses.copy_(losses)
+        first = torch.isnan(self.initial_losses)  # no Python branch: no host-device sync on GPU
+        self.initial_losses.copy_(torch.where(first, losses, self.initial_losses))
         w = self.weights.clone()
         grad_norms = jacobian.detach().norm(dim=1).to(w)
         norms = w * grad_norms
@@ -50,5 +50,5 @@ class GradNorm(JacobianWeighting):
         step = torch.sign(norms - target) * grad_norms
         new = (w - self.lr * step).clamp_min(self.min_weight)
         self.weights.copy_(self.n_tasks * new / new.sum())
-        self.last_weights = w.cpu()
+        self.last_weights = w
         return w.to(jacobian) @ jacobian

@@ -43,7 +43,7 @@ class UncertaintyWeighting(Weighting):
 
     def combine(self, losses: Tensor) -> Tensor:
         precision = torch.exp(-self.log_vars)
-        self.last_weights = precision.detach().cpu()
+        self.last_weights = precision.detach()
         return (precision * losses).sum() + self.log_vars.sum()
 
 

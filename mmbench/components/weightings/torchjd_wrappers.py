@@ -29,7 +29,7 @@ def least_squares_weights(jacobian: Tensor, result: Tensor) -> Tensor:
     """The ``w`` ``[T]`` minimising ``‖Jᵀ w − result‖`` (minimum norm if ``J`` is rank-deficient)."""
     solution = torch.linalg.lstsq(jacobian.detach().T.double().cpu(), result.detach().double().cpu().unsqueeze(1),
                                   driver="gelsd").solution
-    return solution.squeeze(1).to(jacobian.dtype)
+    return solution.squeeze(1).to(dtype=jacobian.dtype, device=jacobian.device)
 
 
 class TorchJDWeighting(JacobianWeighting):
@@ -98,7 +98,7 @@ class TorchJDWeighting(JacobianWeighting):
                 result = self.aggregator(jacobian)
         weights = self._captured if self._captured is not None else least_squares_weights(jacobian, result)
         self._captured = None
-        self.last_weights = weights.detach().cpu()
+        self.last_weights = weights.detach()
         return result
 
 

@@ -36,7 +36,7 @@ def mmbench_register_fusers(register: Register) -> None:
 
 @hookspec
 def mmbench_register_weightings(register: Register) -> None:
-    """Register loss-weighting strategies: ``factory(n_tasks: int, **options) -> Weighting``."""
+    """Register loss-weighting strategies: ``factory(n_tasks: int, seed: int = 0, **options) -> Weighting``."""
 
 
 @hookspec

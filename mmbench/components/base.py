@@ -7,7 +7,7 @@ appear in ``state_dict``). ``mmbench.testing`` checks these contracts; ``docs/pl
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Sequence, Union
 
 import torch
@@ -125,7 +125,8 @@ class Weighting(nn.Module):
       clears any state, so a strategy can be reused from scratch.
     """
 
-    need: ClassVar[Need] = Need.LOSSES
+    #: may be set per instance (e.g. a ``wrt`` option choosing parameters or representation)
+    need: Need = Need.LOSSES
     wants_post_step_losses: ClassVar[bool] = False
     #: backward passes per step, for cost accounting (``None``: one per task for Jacobian strategies)
     backward_passes: ClassVar[int | None] = None

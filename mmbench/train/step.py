@@ -3,8 +3,8 @@
 No branching on strategy names: the strategy's declared :class:`~mmbench.components.base.Need` decides.
 
 - no strategy (single task) or ``Need.LOSSES``: back-propagate the (combined) loss.
-- ``Need.PARAM_JACOBIAN``: one ``autograd.grad`` per task over the shared parameters gives ``J [T, P]``;
-  the strategy's aggregate replaces the shared parameters' gradient; heads keep their own task's gradient.
+- ``Need.PARAM_JACOBIAN``: one ``autograd.grad`` per task over the shared and head parameters gives
+  ``J [T, P]``; the strategy aggregates the shared columns; each head keeps its own task's gradient.
 - ``Need.REPR_JACOBIAN``: the same w.r.t. the shared representation (trunk output, MGDA-UB style, Sener &
   Koltun 2018); the aggregate is back-propagated from the representation into the shared parameters.
 The alignment loss (weighted by ``align_weight``) is always added to the shared gradient unchanged.
@@ -50,14 +50,17 @@ def backward(model: CellModel, fwd: Forward, losses: Tensor, weighting: Weightin
         (total + align if align is not None else total).backward()
         return 1
     if weighting.need is Need.PARAM_JACOBIAN:
-        jac = _jacobian(losses, shared)
-        direction = weighting.aggregate(jac, losses.detach())
-        total = losses.sum() + align if align is not None else losses.sum()
-        total.backward()  # heads: their own task's gradient; shared: Σ_t g_t + ∇align
-        correction = _split(direction - jac.sum(dim=0), shared)
-        for p, c in zip(shared, correction):
-            p.grad = c.clone() if p.grad is None else p.grad + c
-        return losses.shape[0] + 1
+        heads = model.task_parameters()
+        jac = _jacobian(losses, shared + heads)  # one pass per task; head columns give the heads' gradients
+        n_shared = sum(p.numel() for p in shared)
+        direction = weighting.aggregate(jac[:, :n_shared], losses.detach())
+        for p, g in zip(shared + heads, _split(torch.cat([direction, jac[:, n_shared:].sum(dim=0)]), shared + heads)):
+            p.grad = g.clone()
+        if align is not None:
+            for p, g in zip(shared, torch.autograd.grad(align, shared, allow_unused=True)):
+                if g is not None:
+                    p.grad += g
+        return losses.shape[0] + (align is not None)
     reps = fwd.representation
     jac = _jacobian(losses, reps)
     direction = weighting.aggregate(jac, losses.detach())

@@ -32,4 +32,4 @@ class JacobianWeighting(Weighting):
     def __init__(self, n_tasks: int, seed: int = 0, wrt: Wrt = "params"):
         super().__init__(n_tasks, seed)
         self.wrt = wrt
-        self.need = need_for(wrt)  # type: ignore[misc]  # per-instance override of the class default
+        self.need = need_for(wrt)  # per-instance override of the class default

@@ -17,3 +17,4 @@ def mmbench_register_commands(cli: Any) -> None:
     except ImportError:  # the harness commands arrive with mmbench.grid
         return
     run_cmds.register(cli)
+    from mmbench.cli import leaderboard_cmd; leaderboard_cmd.register(cli)  # noqa: E702

@@ -1,0 +1,109 @@
+"""Markdown, CSV and JSON: bold best values, escaping, n=1, failed cells, formula under every table, columns."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from mmbench.leaderboard import build
+from mmbench.leaderboard.render import FORMULA, MODEL_SELECTION, escape
+from mmbench.store import ResultStore
+
+from leaderboard_helpers import cls, config, full_grid, put, reg, result  # type: ignore[import-not-found]
+
+
+def _table_rows(markdown: str, heading: str) -> list[str]:
+    """The lines of the first table after ``heading`` (header, rule, rows)."""
+    return markdown.split(heading, 1)[1].split("\n\n", 2)[1].splitlines()
+
+
+def _cells(line: str) -> list[str]:
+    """Split a table line on unescaped pipes."""
+    return [c.strip() for c in re.split(r"(?<!\\)\|", line)[1:-1]]
+
+
+def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
+    md = build(full_grid(tmp_path)).to_markdown()
+    rows = _table_rows(md, "## Multitask, cross-modal (`mt-cm`)")
+    header = _cells(rows[0])
+    by_weighting = {(c := _cells(r))[header.index("weighting")]: c for r in rows[2:]}
+    acc, mae, dm = header.index("c accuracy ↑"), header.index("r mae ↓"), header.index("Δm% ↑")
+    assert by_weighting["uw"][acc] == "**0.790 ± 0.025**" and by_weighting["ew"][acc] == "0.770 ± 0.025"
+    assert by_weighting["uw"][mae] == "**1.140 ± 0.025**" and not by_weighting["ew"][mae].startswith("**")
+    assert by_weighting["uw"][dm].startswith("**+4.36") and by_weighting["pcgrad"][dm] == "—"
+    assert by_weighting["uw"][header.index("vs EW")] == "P(>EW)=1.00 (n=3)"
+    assert by_weighting["pcgrad"][header.index("seeds")] == "0 (+1 failed)"
+    # equal costs single nothing out
+    assert not any(c[header.index("params ↓")].startswith("**") for c in by_weighting.values())
+
+
+def test_formula_and_model_selection_are_under_every_table(tmp_path: Path):
+    md = build(full_grid(tmp_path)).to_markdown()
+    tables = md.count("## ") - md.count("## Failed") - md.count("## Plots")
+    assert tables == 4
+    assert md.count(FORMULA) == 4 and md.count(MODEL_SELECTION) == 4
+    for section in md.split("\n## ")[1:5]:
+        table_end = section.rindex("\n|")
+        assert FORMULA in section[table_end:] and MODEL_SELECTION in section[table_end:]
+    assert "- seeds: 0, 1, 2" in md and "- cells: 36 ok, 1 failed" in md
+
+
+def test_failed_cells_are_listed_with_their_error(tmp_path: Path):
+    md = build(full_grid(tmp_path)).to_markdown()
+    failed = md.split("## Failed cells (1)", 1)[1]
+    assert "FloatingPointError: loss is nan" in failed and "\\[mt-cm\\] a+b" in failed
+    clean = build(full_grid(tmp_path / "clean", failed=False)).to_markdown()
+    assert "## Failed cells (0)" in clean and "every stored cell finished ok" in clean
+
+
+def test_pipes_and_markdown_characters_in_names_cannot_break_a_table(tmp_path: Path):
+    assert escape("a|b") == "a\\|b"
+    assert escape("x*y_[z]`<b>\nc") == "x\\*y\\_\\[z\\]\\`\\<b\\> c"
+    with ResultStore(tmp_path) as store:
+        for w in ("ew", "a|b"):
+            put(store, config("mt-sm", ["m|x"], ["c", "r"], encoders={"m|x": "enc*bold*"}, weighting=w),
+                result({"c": cls(0.5, 0.5), "r": reg(1.0, 1.0)}))
+    md = build(tmp_path).to_markdown()
+    rows = _table_rows(md, "## Multitask, single-modal (`mt-sm`)")
+    widths = {len(_cells(line)) for line in rows}
+    assert len(widths) == 1 and len(rows) == 4
+    assert "a\\|b" in md and "enc\\*bold\\*" in md and "m\\|x" in md
+
+
+def test_one_seed_shows_n1_instead_of_an_interval(tmp_path: Path):
+    full_grid(tmp_path, seeds=(0,), failed=False)
+    board = build(tmp_path)
+    md = board.to_markdown()
+    assert "0.700 (n=1)" in md and "+2.28 (n=1)" in md and "P(>EW)=1.00 (n=1)" in md
+    rows = _table_rows(md, "## Single-task, single-modal (`st-sm`)")
+    assert not any("±" in line for line in rows)
+    assert board.to_frame()["c.accuracy.ci_low"].isna().all()
+
+
+def test_csv_and_json_have_the_documented_columns(tmp_path: Path):
+    board = build(full_grid(tmp_path))
+    frame = pd.read_csv(io.StringIO(board.to_csv()))
+    required = {"family", "modalities", "tasks", "encoders", "aligner", "fuser", "weighting", "seeds", "delta_m",
+                "delta_m.ci_low", "delta_m.ci_high", "cross_modal_gain", "mean_rank", "params", "train_seconds",
+                "peak_memory_mb", "p_gt_ew", "ew_gain", "ew_pairs", "failed_seeds"}
+    for task, metrics in (("c", ("accuracy", "macro_f1")), ("r", ("mae", "rmse"))):
+        required |= {f"{task}.{m}.{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")}
+    assert required <= set(frame.columns)
+    assert len(frame) == 13 and set(frame["modalities"]) == {"a", "b", "a+b"} and "c+r" in set(frame["tasks"])
+    doc = json.loads(board.to_json())
+    assert set(doc) == {"meta", "formula", "model_selection", "rows", "failed", "plots"}
+    assert doc["formula"] == FORMULA and len(doc["rows"]) == 13
+    assert required <= set(doc["rows"][0])
+    assert doc["failed"][0]["error"].startswith("FloatingPointError")
+    assert doc["rows"][0]["delta_m"] is None  # nan becomes null
+
+
+def test_empty_store_renders(tmp_path: Path):
+    ResultStore(tmp_path).close()
+    board = build(tmp_path)
+    assert "No cells stored yet." in board.to_markdown()
+    assert board.to_frame().empty and json.loads(board.to_json())["rows"] == []

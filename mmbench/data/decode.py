@@ -100,6 +100,13 @@ def _resize_chw(arr: np.ndarray, size: tuple[int, int]) -> np.ndarray:
     return t[0].numpy()
 
 
+def _rows(split: Any, column: str, is_pil: bool, chunk: int = 1024) -> Any:
+    """The column's values, decoded by ``datasets`` a chunk at a time (PIL images or numpy arrays)."""
+    view = split.select_columns([column]) if is_pil else split.with_format("numpy", columns=[column])
+    for start in range(0, len(split), chunk):
+        yield from view[start:start + chunk][column]
+
+
 def decode_images(ctx: Context, splits: dict[str, Any]) -> tuple[dict[str, torch.Tensor], tuple[int, ...], list[str]]:
     column = ctx.m.columns[0]
     is_pil = feature_class(splits["train"].features[column]) == "image"
@@ -108,10 +115,9 @@ def decode_images(ctx: Context, splits: dict[str, Any]) -> tuple[dict[str, torch
     arrays: dict[str, list[np.ndarray]] = {}
     for role in ("train", "validation", "test"):
         split = splits[role]
-        values = split[column] if is_pil else split.with_format("numpy", columns=[column])[:][column]
         out: list[np.ndarray] = []
         nulls = []
-        for i, v in enumerate(values):
+        for i, v in enumerate(_rows(split, column, is_pil)):
             if v is None:
                 nulls.append(i)
                 continue

@@ -33,8 +33,8 @@ def hub_offline() -> bool:
     """Whether the user asked ``datasets``/``huggingface_hub`` to stay offline (``HF_HUB_OFFLINE=1``)."""
     import datasets
 
-    raw = os.environ.get("HF_HUB_OFFLINE", os.environ.get("HF_DATASETS_OFFLINE", ""))
-    return raw.strip().upper() in ("1", "ON", "YES", "TRUE") or bool(datasets.config.HF_HUB_OFFLINE)
+    flags = (os.environ.get(var, "").strip().upper() for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"))
+    return any(f in ("1", "ON", "YES", "TRUE") for f in flags) or bool(datasets.config.HF_HUB_OFFLINE)
 
 
 def is_save_to_disk_folder(path: Path) -> bool:
@@ -56,6 +56,10 @@ def _load_local_or_hub(spec: DatasetSpec) -> Any:
         raise DatasetError(
             f"dataset {spec.name!r}: source {source!r} is a file; point `source` at the folder that holds the "
             "data files (one file per split, e.g. train.parquet and test.parquet, or a README.md card naming them)."
+        )
+    if not path.exists() and source.startswith(("/", ".", "~")):  # a path, never a hub name
+        raise DatasetError(
+            f"dataset {spec.name!r}: no such folder {source!r} (relative to {os.getcwd()}). Fix the path in `source`."
         )
     try:
         return datasets.load_dataset(str(path) if path.is_dir() else source, name=spec.config)

@@ -161,6 +161,11 @@ def test_hub_name_while_offline(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "point `source` at local files" in msg and "save_to_disk" in msg
 
 
+def test_missing_local_folder_is_not_sent_to_the_hub(tmp_path: Path) -> None:
+    msg = error_of(spec(str(tmp_path / "nowhere")))
+    assert "no such folder" in msg and "nowhere" in msg and "Hub" not in msg
+
+
 def test_connection_error_from_datasets_is_explained(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)

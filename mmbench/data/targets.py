@@ -64,9 +64,9 @@ def classification(spec: DatasetSpec, task: str, t: TaskSpec, feature: Any, colu
     """Integer class targets per role, the number of classes, and a note when classes came from the data."""
     cls = feature_class(feature)
     values = {role: _plain_values(spec, task, t, role, col, cls != "string") for role, col in columns.items()}
-    note = None
+    note, names = None, None
     if cls == "classlabel":
-        n = feature.num_classes
+        n, names = feature.num_classes, list(feature.names)
         for role, v in values.items():
             if (v < 0).any():
                 raise _missing(spec, task, t, role, v < 0, "missing (ClassLabel -1)")
@@ -88,7 +88,7 @@ def classification(spec: DatasetSpec, task: str, t: TaskSpec, feature: Any, colu
             classes = sorted(set(everything.tolist()), key=lambda x: (str(type(x)), x))
             index = {c: i for i, c in enumerate(classes)}
             values = {role: np.array([index[x] for x in v.tolist()], dtype=np.int64) for role, v in values.items()}
-            n = len(classes)
+            n, names = len(classes), classes
             shown = ", ".join(map(repr, classes[:10])) + (", ..." if n > 10 else "")
             note = f"task {task!r}: {n} classes inferred from the data, indexed in sorted order: {shown}"
     if t.num_classes is not None:
@@ -105,7 +105,7 @@ def classification(spec: DatasetSpec, task: str, t: TaskSpec, feature: Any, colu
                                f"for {n} classes. Fix: correct the label or the ClassLabel names.")
     seen = sorted(set(values["train"].tolist()))
     if n < 2 or len(seen) < 2:
-        raise _one_class(spec, task, t, seen)
+        raise _one_class(spec, task, t, [names[i] for i in seen] if names else seen)
     return {role: torch.from_numpy(v.astype(np.int64)) for role, v in values.items()}, n, note
 
 

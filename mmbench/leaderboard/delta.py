@@ -77,7 +77,11 @@ class Reference:
 
     values: pd.Series
     source: str
-    labels: list[str]
+    configs: list[Configuration]
+
+    @property
+    def labels(self) -> list[str]:
+        return [c.label for c in self.configs]
 
 
 def _task_slice(cfg: Configuration, task: str) -> pd.Series:
@@ -90,7 +94,7 @@ def single_task_baseline(cfg: Configuration, pool: list[Configuration]) -> Refer
     the same aligner and fuser: source ``exact``; otherwise the best such one: source ``fallback``)."""
     if cfg.single_task:
         return None
-    parts, labels, fallback = [], [], False
+    parts, chosen_configs, fallback = [], [], False
     for task in cfg.tasks:
         candidates = [c for c in pool if c.single_task and c.setting == cfg.setting and c.tasks == (task,)
                       and c.modalities == cfg.modalities and c.encoders == cfg.encoders and not c.test.empty]
@@ -100,8 +104,8 @@ def single_task_baseline(cfg: Configuration, pool: list[Configuration]) -> Refer
         chosen = exact[0] if exact else best(candidates)
         fallback = fallback or not exact
         parts.append(_task_slice(chosen, task))
-        labels.append(chosen.label)
-    return Reference(pd.concat(parts), "fallback" if fallback else "exact", labels)
+        chosen_configs.append(chosen)
+    return Reference(pd.concat(parts), "fallback" if fallback else "exact", chosen_configs)
 
 
 def single_modal_reference(cfg: Configuration, pool: list[Configuration]) -> Reference | None:
@@ -116,7 +120,7 @@ def single_modal_reference(cfg: Configuration, pool: list[Configuration]) -> Ref
     if not candidates:
         return None
     chosen = best(candidates)
-    return Reference(chosen.mean("test"), "best single-modal", [chosen.label])
+    return Reference(chosen.mean("test"), "best single-modal", [chosen])
 
 
 def ew_counterpart(cfg: Configuration, pool: list[Configuration]) -> Configuration | None:

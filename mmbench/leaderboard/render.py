@@ -97,6 +97,12 @@ def _ew(a: Analysis) -> str:
     return f"P(>EW)={a.ew.p_improvement:.2f} (n={a.ew.n})"
 
 
+def _versus(a: Analysis) -> str:
+    if a.single_modal is None or a.cross_modal_gain.n == 0:
+        return ""
+    return " (vs " + escape("+".join(a.single_modal.configs[0].modalities)) + ")"
+
+
 def _columns(family: str, group: list[Analysis]) -> list[Column]:
     cfgs = [a.config for a in group]
     ident: list[Column] = []
@@ -128,7 +134,7 @@ def _columns(family: str, group: list[Analysis]) -> list[Column]:
                            lambda a: fmt_interval(a.delta_m, True, 2) + ("†" if a.baseline and a.baseline.source == "fallback" else "")))
     if family.endswith("cm"):
         cols.append(Column("cross-modal gain%" + _arrow(1), 1, lambda a: a.cross_modal_gain.mean,
-                           lambda a: fmt_interval(a.cross_modal_gain, True, 2)))
+                           lambda a: fmt_interval(a.cross_modal_gain, True, 2) + _versus(a)))
     if family.startswith("mt"):
         cols.append(Column("vs EW", 0, lambda a: math.nan, _ew))
     cols.append(Column("mean rank" + _arrow(-1), -1, lambda a: a.mean_rank,

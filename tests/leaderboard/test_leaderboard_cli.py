@@ -8,7 +8,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 from click.testing import CliRunner
 
 from mmbench.cli.main import cli
@@ -68,6 +67,11 @@ def test_cli_output_file_formats_and_no_plots(tmp_path: Path):
     bare = tmp_path / "bare"
     invoke("leaderboard", str(full_grid(bare)), "--no-plots")
     assert not list(bare.glob("*.png"))
+
+
+def test_leaderboard_is_a_registered_command():
+    result = invoke("--help")
+    assert "leaderboard" in result.output
 
 
 def test_cli_without_results_fails_clearly(tmp_path: Path):

@@ -36,6 +36,7 @@ def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
     assert by_weighting["uw"][mae] == "**1.140 ± 0.025**" and not by_weighting["ew"][mae].startswith("**")
     assert by_weighting["uw"][dm].startswith("**+4.36") and by_weighting["pcgrad"][dm] == "—"
     assert by_weighting["uw"][header.index("vs EW")] == "P(>EW)=1.00 (n=3)"
+    assert by_weighting["uw"][header.index("cross-modal gain% ↑")] == "**+6.77 ± 1.03 (vs a)**"
     assert by_weighting["pcgrad"][header.index("seeds")] == "0 (+1 failed)"
     # equal costs single nothing out
     assert not any(c[header.index("params ↓")].startswith("**") for c in by_weighting.values())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,23 +55,13 @@ def warm_feature_cache(cells: Sequence[Cell], settings: WorkerSettings) -> None:
     from mmbench.grid.worker import _loaded, feature_cache
     from mmbench.plugins import get_registry
     from mmbench.provenance import resolve_device
-    from mmbench.train.cell_runner import SPLITS, encode_all
+    from mmbench.train.cell_runner import frozen_features
 
     data = _loaded(settings.dataset)
-    cache = feature_cache(settings)
-    seen: set[tuple[str, Any]] = set()
-    for cell in cells:
-        for m, choice in cell.encoders:
-            if (m, choice) in seen:
-                continue
-            seen.add((m, choice))
-            enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
-            if not enc.frozen or not enc.fingerprint():
-                continue
-            enc.fit(enc.preprocess(data.splits["train"].modalities[m]))
-            for s in SPLITS:
-                key = cache.key(data.fingerprint, s, m, enc.fingerprint())
-                cache.get_or_compute(key, lambda s=s, enc=enc, m=m: encode_all(enc, enc.preprocess(data.splits[s].modalities[m]), resolve_device(settings.device)))
+    device = resolve_device(settings.device)
+    for m, choice in {(m, c.label): (m, c) for cell in cells for m, c in cell.encoders}.values():
+        enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
+        frozen_features(enc, m, data, device, feature_cache(settings))
 
 
 def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: str = "local", address: str | None = None,
@@ -107,7 +96,3 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
                 on_outcome(outcome)
     summary.seconds = time.perf_counter() - started
     return summary
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)

@@ -130,7 +130,7 @@ def reset() -> None:
 def call_hook_per_plugin(hook_name: str, **kwargs: Any) -> None:
     """Call ``hook_name`` on every plugin separately, so that one raising is reported and skipped."""
     state = _state()
-    for impl in reversed(getattr(state.pm.hook, hook_name).get_hookimpls()):  # registration order
+    for impl in getattr(state.pm.hook, hook_name).get_hookimpls():  # registration order
         try:
             impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
         except Exception as exc:  # noqa: BLE001
@@ -144,7 +144,7 @@ def call_hook_per_plugin(hook_name: str, **kwargs: Any) -> None:
 def _collect(kind: str) -> Registry:
     registry = Registry(kind)
     state = _state()
-    for impl in reversed(getattr(state.pm.hook, f"mmbench_register_{kind}").get_hookimpls()):
+    for impl in getattr(state.pm.hook, f"mmbench_register_{kind}").get_hookimpls():  # registration order
         staged: list[Entry] = []
 
         def register(name: str, factory: Any, *, description: str = "", _p: str = impl.plugin_name, **meta: Any) -> None:

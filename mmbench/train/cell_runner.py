@@ -30,32 +30,42 @@ def encode_all(encoder: Encoder, inputs: Any, device: torch.device, batch_size: 
                       for i in range(0, n, batch_size)])
 
 
+def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: torch.device,
+                    cache: FeatureCache) -> dict[str, Tensor] | None:
+    """Features of a frozen encoder for every split, from the cache or computed once; ``None`` when
+    the encoder is trainable (or gives no fingerprint), so its features cannot be cached."""
+    fingerprint = enc.fingerprint() if enc.frozen else None
+    if fingerprint is None:
+        return None
+    fitted = False
+
+    def compute(split: str) -> Tensor:
+        nonlocal fitted
+        if not fitted:
+            enc.fit(enc.preprocess(data.splits["train"].modalities[modality]))
+            fitted = True
+        return encode_all(enc, enc.preprocess(data.splits[split].modalities[modality]), device)
+
+    return {s: cache.get_or_compute(FeatureCache.key(data.fingerprint, s, modality, fingerprint), lambda s=s: compute(s))
+            for s in SPLITS}
+
+
 def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int]:
     encoders: dict[str, Encoder] = {}
     inputs: dict[str, dict[str, Any]] = {s: {} for s in SPLITS}
     frozen_params = 0
     for m, choice in cell.encoders:
         enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
-        fingerprint = enc.fingerprint() if enc.frozen else None
-        if fingerprint is None:
+        features = frozen_features(enc, m, data, device, cache)
+        if features is None:
             prepared = {s: enc.preprocess(data.splits[s].modalities[m]) for s in SPLITS}
             enc.fit(prepared["train"])
             encoders[m] = enc
             for s in SPLITS:
                 inputs[s][m] = prepared[s]
             continue
-        fitted = False
-
-        def compute(split: str, enc: Encoder = enc, m: str = m) -> Tensor:
-            nonlocal fitted
-            if not fitted:
-                enc.fit(enc.preprocess(data.splits["train"].modalities[m]))
-                fitted = True
-            return encode_all(enc, enc.preprocess(data.splits[split].modalities[m]), device)
-
         for s in SPLITS:
-            key = FeatureCache.key(data.fingerprint, s, m, fingerprint)
-            inputs[s][m] = cache.get_or_compute(key, lambda s=s, compute=compute: compute(s))
+            inputs[s][m] = features[s]
         frozen_params += sum(p.numel() for p in enc.parameters())
         encoders[m] = CachedFeatures(enc.out_dim)
     return encoders, inputs, frozen_params

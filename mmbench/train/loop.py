@@ -120,6 +120,8 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
         epoch_losses = torch.zeros(len(tasks))
         n_batches = 0
         for start in range(0, len(order), batch_size):
+            if len(order) - start == 1 and start > 0:
+                break  # a trailing batch of one breaks batch statistics (BatchNorm); its example is in the next epoch
             batch = train_data.batch(order[start: start + batch_size])
             optimizer.zero_grad(set_to_none=True)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):

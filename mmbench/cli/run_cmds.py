@@ -40,10 +40,11 @@ def _load_config(grid: str, device: str | None, seeds: int | None) -> Any:
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Override the number of seeds.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Frozen-feature cache directory.")
 @click.option("--no-cache", is_flag=True, help="Recompute frozen encoders' features in every cell.")
+@click.option("--robustness", is_flag=True, help="Also score every model under missing and perturbed modalities (docs/robustness.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar: one log line per finished cell.")
 def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executor: str, address: str | None,
             rerun_failed: bool, force: bool, device: str | None, seeds: int | None, cache_dir: str | None,
-            no_cache: bool, quiet: bool) -> None:
+            no_cache: bool, robustness: bool, quiet: bool) -> None:
     """Run a benchmark grid: every valid cell of the four baseline families, resumable."""
     from mmbench.grid.config import FAMILY_TITLES, GridConfigError
     from mmbench.grid.runner import plan, run_grid
@@ -53,6 +54,8 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
         raise click.UsageError("say what to run: `mmbench run --grid` (the default grid) or `mmbench run --grid CONFIG.yaml`")
     try:
         config = _load_config(grid, device, seeds)
+        if robustness and config.robustness is None:
+            config.robustness = {}
         expansion = plan(config)
     except (GridConfigError, ComponentError) as exc:
         raise click.ClickException(str(exc)) from None

@@ -52,6 +52,10 @@ class DatasetSpec:
     metadata: dict[str, Any] = field(default_factory=dict)
 
 
+#: Metrics where lower is better (the sign flip in Δm%); torch-free so that reading results stays light.
+LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+
+
 @dataclass(frozen=True)
 class TaskInfo:
     """A task as the harness sees it after loading.

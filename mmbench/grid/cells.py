@@ -39,10 +39,13 @@ class Cell:
     weighting: ComponentChoice | None
     seed: int
     training: tuple[tuple[str, Any], ...]
+    #: robustness evaluation settings (JSON text), or None; only then part of the config and the hash
+    robustness: str | None = None
 
     def config(self) -> dict[str, Any]:
         """The full, JSON-able config (what the hash covers and the store records)."""
-        return {
+        extra = {"robustness": json.loads(self.robustness)} if self.robustness is not None else {}
+        return extra | {
             "family": self.family,
             "dataset": self.dataset,
             "modalities": list(self.modalities),
@@ -108,6 +111,7 @@ def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[
     _check_names("weightings", config.weightings)
 
     training = tuple(sorted(config.training.items()))
+    robustness = json.dumps(config.robustness, sort_keys=True) if config.robustness is not None else None
     notes: list[str] = []
     cells: list[Cell] = []
 
@@ -115,7 +119,7 @@ def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[
         for combo in itertools.product(*(encoders[m] for m in mods)):
             for seed in config.seeds:
                 cells.append(Cell(family, config.dataset, tuple(mods), tuple(tsk), tuple(zip(mods, combo)),
-                                  aligner, fuser, weighting, seed, training))
+                                  aligner, fuser, weighting, seed, training, robustness))
 
     cross = len(modalities) >= 2
     multi = len(tasks) >= 2

@@ -131,6 +131,10 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
     robustness = raw.get("robustness")
     if robustness is True:
         robustness = {}
+    if robustness is False:
+        robustness = None
+    if robustness is not None and not isinstance(robustness, dict):
+        raise GridConfigError(f"{source}: robustness must be true, false or a mapping of settings (docs/robustness.md)")
     return GridConfig(
         name=str(raw.get("name") or (dataset if isinstance(dataset, str) else dataset.get("name", "custom"))),
         dataset=dataset,
@@ -144,7 +148,7 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
         families=families,
         training=training,
         device=str(device),
-        robustness=robustness if robustness else None,
+        robustness=robustness,
     )
 
 

@@ -13,15 +13,12 @@ from typing import Any, Iterable
 
 import pandas as pd
 
-from mmbench.data.spec import TaskInfo
+from mmbench.data.spec import LOWER_IS_BETTER, TaskInfo
 from mmbench.store.sqlite import ResultStore
 
 FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
 #: Cost keys of a result, averaged over seeds.
 COST_KEYS = ("params", "trainable_params", "train_seconds", "peak_memory_mb")
-#: Metrics where lower is better (the sign flip in Δm%). Mirrors ``mmbench.train.metrics.LOWER_IS_BETTER``
-#: (a test keeps them equal) so that reading a store never imports torch.
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
 #: Which metric names identify a task type (``TaskInfo.main_metric`` then gives the main metric).
 _TYPE_BY_METRIC = {"accuracy": "classification", "micro_f1": "multilabel", "mae": "regression"}
 

@@ -42,6 +42,7 @@ INTERVALS = ("Test split. Each value is the mean over seeds ± the half-width of
              "of freedom; \"n=1\": one seed, no interval). ↑/↓: higher/lower is better; **bold**: best in its column.")
 
 MEMORY_KINDS = {"cuda_max_allocated": "CUDA max allocated per cell",
+                "cell_peak_rss": "peak resident memory of the process during the cell (CPU; reset per cell)",
                 "process_peak_rss": "peak RSS of the process that ran the cell (CPU; cumulative over earlier cells "
                                     "in that process, so an upper bound)"}
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import resource
 import time
 from typing import Any
 
@@ -16,6 +15,7 @@ from mmbench.plugins import get_registry
 from mmbench.provenance import device_description, versions
 from mmbench.train.features import FeatureCache
 from mmbench.train.loop import SplitTensors, predict, train
+from mmbench.train.memory import peak_mb, reset_peak
 from mmbench.train.metrics import retrieval_metrics, task_metrics
 from mmbench.train.model import CachedFeatures, CellModel
 
@@ -50,12 +50,17 @@ def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: to
             for s in SPLITS}
 
 
-def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int]:
+def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache
+                    ) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int, dict[str, Encoder]]:
+    """Encoders for the model (frozen ones swapped for their cached features), inputs per split, the
+    frozen parameter count, and the original encoders (robustness re-encodes perturbed inputs with them)."""
     encoders: dict[str, Encoder] = {}
+    originals: dict[str, Encoder] = {}
     inputs: dict[str, dict[str, Any]] = {s: {} for s in SPLITS}
     frozen_params = 0
     for m, choice in cell.encoders:
         enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
+        originals[m] = enc
         features = frozen_features(enc, m, data, device, cache)
         if features is None:
             prepared = {s: enc.preprocess(data.splits[s].modalities[m]) for s in SPLITS}
@@ -68,7 +73,7 @@ def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache
             inputs[s][m] = features[s]
         frozen_params += sum(p.numel() for p in enc.parameters())
         encoders[m] = CachedFeatures(enc.out_dim)
-    return encoders, inputs, frozen_params
+    return encoders, inputs, frozen_params, originals
 
 
 def _targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
@@ -89,21 +94,14 @@ def _targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tenso
     return out, scale
 
 
-def _peak_memory(device: torch.device) -> tuple[float, str]:
-    if device.type == "cuda":
-        return torch.cuda.max_memory_allocated(device) / 2**20, "cuda_max_allocated"
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, "process_peak_rss"
-
-
 def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None) -> dict[str, Any]:
     """Train and score ``cell``; returns the result record (raises on failure; the caller stores it)."""
     cache = cache if cache is not None else FeatureCache()
     torch.manual_seed(cell.seed)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    peak_kind = reset_peak(device)
     tasks = [data.task_info[t] for t in cell.tasks]
     started = time.perf_counter()
-    encoders, inputs, frozen_params = _encoder_inputs(cell, data, device, cache)
+    encoders, inputs, frozen_params, originals = _encoder_inputs(cell, data, device, cache)
     targets, scale = _targets(cell, data)
     splits = {s: SplitTensors({m: to_device(v, device) for m, v in inputs[s].items()},
                               {t: v.to(device) for t, v in targets[s].items()}) for s in SPLITS}
@@ -143,9 +141,16 @@ def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Featu
                 for b in mods[i + 1:]:
                     if aligned[a].shape[1] == aligned[b].shape[1]:
                         metrics["retrieval"] = metrics.get("retrieval", {}) | {f"{a}-{b}": retrieval_metrics(aligned[a], aligned[b])}
-    peak, peak_kind = _peak_memory(device)
+    robustness = None
+    if cell.robustness is not None:
+        from mmbench.robustness.evaluate import evaluate_robustness
+
+        robustness = evaluate_robustness(model, encoders=originals, data=data, cell=cell, scale=scale, device=device,
+                                         cache=cache, batch_size=int(training["batch_size"]))
     return {
         "metrics": metrics,
+        **({"robustness": robustness} if robustness is not None else {}),
+        "task_types": {t.name: t.type for t in tasks},
         "weights": report.mean_weights([t.name for t in tasks]),
         "train_seconds": train_seconds,
         "prep_seconds": prep_seconds,
@@ -156,7 +161,7 @@ def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Featu
         "history": report.history,
         "params": sum(p.numel() for p in model.parameters()) + frozen_params,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
-        "peak_memory_mb": peak,
+        "peak_memory_mb": peak_mb(device, peak_kind),
         "peak_memory_kind": peak_kind,
         "device": device_description(device),
         "versions": versions(),

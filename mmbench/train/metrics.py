@@ -16,8 +16,8 @@ from sklearn import metrics as skm
 from torch import Tensor
 from torch.nn import functional as F
 
-#: Metrics where lower is better (the sign flip in Δm%).
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+from mmbench.data.spec import LOWER_IS_BETTER  # noqa: F401 - re-exported for metric users
+
 
 
 def task_metrics(task_type: str, predictions: Tensor, targets: Tensor) -> dict[str, float]:

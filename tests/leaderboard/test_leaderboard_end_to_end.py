@@ -11,7 +11,6 @@ import yaml
 from click.testing import CliRunner
 
 from mmbench.cli.main import cli
-from mmbench.leaderboard.aggregate import LOWER_IS_BETTER
 
 # The harness's tiny grid (tests/grid/conftest.py::TINY).
 TINY = {
@@ -34,12 +33,6 @@ def invoke(*args: str):
 
 def _is_png(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
-def test_lower_is_better_mirrors_the_harness():
-    from mmbench.train.metrics import LOWER_IS_BETTER as HARNESS
-
-    assert LOWER_IS_BETTER == HARNESS
 
 
 def test_tiny_real_grid_end_to_end(tmp_path: Path):

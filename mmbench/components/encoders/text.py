@@ -6,6 +6,8 @@ weights are checked against the official revision's SHA-256 before use (once per
 
 from __future__ import annotations
 
+import copy
+import functools
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -75,6 +77,16 @@ def resolve(model: str, revision: str | None) -> tuple[str, str | None, str | No
     return repo, revision, None, cached and (offline_mode() or not reachable(hub_endpoint()))
 
 
+@functools.lru_cache(maxsize=4)
+def _load_model(source: str, revision: str | None, local_only: bool) -> Any:
+    """Load a sentence-transformers model once per process (grids build the same encoder in every cell)."""
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(source, device="cpu", revision=revision, local_files_only=local_only)
+
+
 class SentenceTransformerEncoder(FreezableEncoder):
     """A sentence-transformers model (Reimers & Gurevych 2019, EMNLP): transformer + the model's pooling.
 
@@ -87,11 +99,11 @@ class SentenceTransformerEncoder(FreezableEncoder):
     def __init__(self, info: ModalityInfo, model_name: str = DEFAULT_TEXT_MODEL, finetune: bool = False,
                  max_seq_length: int = 64, revision: str | None = None):
         super().__init__()
-        from sentence_transformers import SentenceTransformer
-
         source, self.revision, self.weights_sha256, local_only = resolve(model_name, revision)
         self.model_name = model_name
-        self.model = SentenceTransformer(source, device="cpu", revision=self.revision, local_files_only=local_only)
+        loaded = _load_model(source, self.revision, local_only)
+        # frozen encoders share one copy per process; a fine-tuned one trains its own copy
+        self.model = copy.deepcopy(loaded).requires_grad_(True).train() if finetune else loaded
         self.model.max_seq_length = int(max_seq_length)
         self.max_seq_length = int(max_seq_length)
         dim = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()

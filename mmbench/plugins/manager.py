@@ -29,6 +29,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "mmbench.components.fusers",
     "mmbench.components.weightings",
     "mmbench.data.builtin",
+    "mmbench.robustness.builtin",
     "mmbench.cli.commands",
 )
 

@@ -1,37 +1,14 @@
-"""Tiny grids for harness tests, and a faulty plugin installed through a real entry point."""
+"""Harness test fixtures: the tiny grid file, and a faulty plugin installed through a real entry point."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
-import yaml
-
-from mmbench.plugins import reset
-
-TINY = {
-    "name": "tiny",
-    "dataset": "pid-synthetic",
-    "modalities": ["a", "b"],
-    "tasks": ["redundant", "synergy"],
-    "aligners": ["none"],
-    "fusers": ["concat"],
-    "weightings": ["ew", "pcgrad"],
-    "seeds": 1,
-    "training": {"epochs": 2, "batch_size": 256, "patience": 2},
-    "device": "cpu",
-}
-
-
-def write_grid(path: Path, **overrides: object) -> Path:
-    cfg = {**TINY, **overrides}
-    path.write_text(yaml.safe_dump(cfg))
-    return path
 
 
 @pytest.fixture
-def tiny_grid(tmp_path: Path) -> Path:
+def tiny_grid(tmp_path: Path, write_grid) -> Path:
     return write_grid(tmp_path / "tiny.yaml")
 
 
@@ -73,20 +50,7 @@ class Broken(Fuser):
 
 
 @pytest.fixture
-def faulty_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """Install ``mmbench-faulty`` via a dist-info folder on sys.path (a real entry point, no pip)."""
-    root = tmp_path / "site"
-    pkg = root / "mmbench_faulty"
-    pkg.mkdir(parents=True)
-    (pkg / "__init__.py").write_text(textwrap.dedent(FAULTY_PLUGIN))
-    (pkg / "impl.py").write_text(textwrap.dedent(FAULTY_IMPL))
-    dist = root / "mmbench_faulty-0.0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mmbench-faulty\nVersion: 0.0.1\n")
-    (dist / "entry_points.txt").write_text("[mmbench]\nfaulty = mmbench_faulty\n")
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("PYTHONPATH", str(root))
-    monkeypatch.delenv("MMBENCH_LOAD_PLUGINS", raising=False)
-    reset()
-    yield root
-    reset()
+def faulty_plugin(install_plugin):
+    """``mmbench-faulty``: a weighting that diverges and a fuser that raises, installed via its entry point."""
+    return install_plugin("faulty", "mmbench_faulty", {"mmbench_faulty/__init__.py": FAULTY_PLUGIN,
+                                                      "mmbench_faulty/impl.py": FAULTY_IMPL})

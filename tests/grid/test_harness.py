@@ -15,8 +15,6 @@ from mmbench.grid.runner import plan
 from mmbench.grid.worker import WorkerSettings, run_one
 from mmbench.store import ResultStore
 
-from conftest import write_grid  # type: ignore[import-not-found]
-
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -81,7 +79,7 @@ def test_same_cell_same_seed_gives_identical_metrics(tiny_grid: Path):
     assert json.dumps(first.result["metrics"], sort_keys=True) == json.dumps(second.result["metrics"], sort_keys=True)
 
 
-def test_failures_are_rows_and_the_grid_goes_on(tmp_path: Path, faulty_plugin: Path):
+def test_failures_are_rows_and_the_grid_goes_on(write_grid, tmp_path: Path, faulty_plugin: Path):
     grid = write_grid(tmp_path / "faulty.yaml", fusers=["concat", "broken"], weightings=["ew", "explode"],
                       families=["mt-cm"])
     out = tmp_path / "run"
@@ -107,7 +105,7 @@ def test_failures_are_rows_and_the_grid_goes_on(tmp_path: Path, faulty_plugin: P
     ({"weightings": ["pcgard"]}, "unknown weighting 'pcgard'; did you mean 'pcgrad'"),
     ({"tasks": ["nope"]}, "task 'nope' is not in the dataset"),
 ])
-def test_bad_grid_names_the_culprit(tmp_path: Path, override: dict, message: str):
+def test_bad_grid_names_the_culprit(write_grid, tmp_path: Path, override: dict, message: str):
     grid = write_grid(tmp_path / "bad.yaml", **override)
     result = CliRunner().invoke(cli, ["run", "--grid", str(grid), "--dry-run"])
     assert result.exit_code != 0 and message in result.output

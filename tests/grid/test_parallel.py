@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
@@ -10,8 +9,6 @@ import pytest
 from mmbench.grid.config import load_config
 from mmbench.grid.runner import run_grid
 from mmbench.store import ResultStore
-
-from conftest import write_grid  # type: ignore[import-not-found]
 
 
 def _metrics(out: Path) -> dict[str, dict]:
@@ -23,7 +20,7 @@ def _close(a: dict, b: dict) -> bool:
     return all(abs(a[t][m] - b[t][m]) < 0.05 for t in a for m in a[t])
 
 
-def test_jobs_2_matches_serial_and_resumes(tmp_path: Path):
+def test_jobs_2_matches_serial_and_resumes(write_grid, tmp_path: Path):
     cfg = load_config(write_grid(tmp_path / "g.yaml", families=["st-cm", "mt-cm"]))
     serial = run_grid(cfg, tmp_path / "serial")
     parallel = run_grid(cfg, tmp_path / "parallel", jobs=2)
@@ -58,26 +55,12 @@ def DiesOnce(in_dims):
 
 
 @pytest.fixture
-def killer_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    from mmbench.plugins import reset
-
-    root = tmp_path / "site"
-    root.mkdir()
-    (root / "mmbench_killer.py").write_text(textwrap.dedent(KILLER))
-    dist = root / "mmbench_killer-0.0.1.dist-info"
-    dist.mkdir()
-    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: mmbench-killer\nVersion: 0.0.1\n")
-    (dist / "entry_points.txt").write_text("[mmbench]\nkiller = mmbench_killer\n")
-    monkeypatch.syspath_prepend(str(root))
-    monkeypatch.setenv("PYTHONPATH", str(root))
+def killer_plugin(install_plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MMBENCH_KILLER_MARKER", str(tmp_path / "marker"))
-    monkeypatch.delenv("MMBENCH_LOAD_PLUGINS", raising=False)
-    reset()
-    yield
-    reset()
+    install_plugin("killer", "mmbench_killer", {"mmbench_killer.py": KILLER})
 
 
-def test_ray_executor_runs_cells_retries_dead_workers_and_resumes(tmp_path: Path, killer_plugin: None):
+def test_ray_executor_runs_cells_retries_dead_workers_and_resumes(write_grid, tmp_path: Path, killer_plugin: None):
     ray = pytest.importorskip("ray", reason='the Ray executor needs pip install "mmbench[ray]"')
     cfg = load_config(write_grid(tmp_path / "g.yaml", fusers=["dies-once"], weightings=["ew"], families=["mt-cm"]))
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)

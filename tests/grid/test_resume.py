@@ -10,8 +10,6 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import write_grid  # type: ignore[import-not-found]
-
 
 def _rows(db: Path) -> dict[str, tuple[str, float]]:
     if not db.exists():
@@ -23,7 +21,7 @@ def _rows(db: Path) -> dict[str, tuple[str, float]]:
             return {}
 
 
-def test_kill_9_then_rerun_completes_without_touching_finished_cells(tmp_path: Path):
+def test_kill_9_then_rerun_completes_without_touching_finished_cells(write_grid, tmp_path: Path):
     grid = write_grid(tmp_path / "grid.yaml", seeds=2)
     out = tmp_path / "run"
     db = out / "results.sqlite"

@@ -7,25 +7,9 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from click.testing import CliRunner
 
 from mmbench.cli.main import cli
-
-# The harness's tiny grid (tests/grid/conftest.py::TINY).
-TINY = {
-    "name": "tiny",
-    "dataset": "pid-synthetic",
-    "modalities": ["a", "b"],
-    "tasks": ["redundant", "synergy"],
-    "aligners": ["none"],
-    "fusers": ["concat"],
-    "weightings": ["ew", "pcgrad"],
-    "seeds": 1,
-    "training": {"epochs": 1, "batch_size": 256, "patience": 2},
-    "device": "cpu",
-}
-
 
 def invoke(*args: str):
     return CliRunner().invoke(cli, list(args), catch_exceptions=False)
@@ -35,9 +19,8 @@ def _is_png(path: Path) -> bool:
     return path.exists() and path.stat().st_size > 1000 and path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_tiny_real_grid_end_to_end(tmp_path: Path):
-    grid = tmp_path / "tiny.yaml"
-    grid.write_text(yaml.safe_dump(TINY))
+def test_tiny_real_grid_end_to_end(tmp_path: Path, write_grid):
+    grid = write_grid(tmp_path / "tiny.yaml", training={"epochs": 1, "batch_size": 256, "patience": 2})
     run = tmp_path / "run"
     result = invoke("run", "--grid", str(grid), "--out", str(run), "--quiet")
     assert result.exit_code == 0, result.output

@@ -84,6 +84,8 @@ class Configuration:
     retrieval: pd.DataFrame = field(default_factory=pd.DataFrame)
     cost: pd.DataFrame = field(default_factory=pd.DataFrame)
     memory_kinds: set[str] = field(default_factory=set)
+    #: per seed, the result's ``robustness`` dict (``mmbench.robustness.evaluate``), when the grid scored it
+    robustness: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def encoders_label(self) -> str:
@@ -168,6 +170,8 @@ def load(store: ResultStore) -> tuple[list[Configuration], list[FailedCell]]:
         cfg.seeds.append(row.seed)
         if row.result.get("peak_memory_kind"):
             cfg.memory_kinds.add(str(row.result["peak_memory_kind"]))
+        if isinstance(row.result.get("robustness"), dict):
+            cfg.robustness[row.seed] = row.result["robustness"]
         metrics = row.result.get("metrics", {})
         for split in ("test", "validation", "retrieval"):
             for task, values in metrics.get(split, {}).items():

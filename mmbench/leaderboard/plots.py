@@ -2,7 +2,9 @@
 
 - ``<dataset>-tradeoff.png``: main metric of the first task vs the second for every multitask configuration
   (95% intervals as error bars), the single-task points they are compared with, and their Pareto front;
-- ``<dataset>-delta-m.png``: Δm% per multitask configuration, mean over seeds with its 95% interval.
+- ``<dataset>-delta-m.png``: Δm% per multitask configuration, mean over seeds with its 95% interval;
+- ``<dataset>-robustness.png``: the first task's main metric vs perturbation level per configuration
+  (robustness runs only; :func:`mmbench.leaderboard.robustness_render.robustness_plot`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmbench.leaderboard.aggregate import lower_is_better, main_metric
+from mmbench.leaderboard.robustness_render import robustness_plot
 from mmbench.leaderboard.table import Analysis
 
 
@@ -125,7 +128,7 @@ def write_plots(analyses: list[Analysis], out_dir: str | Path, prefix: str = "le
     for dataset in dict.fromkeys(a.config.dataset for a in analyses):
         group = [a for a in analyses if a.config.dataset == dataset]
         stem = f"{prefix}-{_slug(dataset)}"
-        for fn, suffix in ((tradeoff_plot, "tradeoff"), (delta_plot, "delta-m")):
+        for fn, suffix in ((tradeoff_plot, "tradeoff"), (delta_plot, "delta-m"), (robustness_plot, "robustness")):
             written = fn(group, out / f"{stem}-{suffix}.png")
             if written is not None:
                 paths.append(written)

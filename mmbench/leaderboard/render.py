@@ -148,7 +148,11 @@ def _columns(family: str, group: list[Analysis]) -> list[Column]:
 
 def family_table(family: str, group: list[Analysis]) -> str:
     """One GitHub table: the best value of each directed column in bold (ties all bold; none when all equal)."""
-    cols = _columns(family, group)
+    return bold_table(_columns(family, group), group)
+
+
+def bold_table(cols: list[Column], group: list[Analysis]) -> str:
+    """A GitHub table of ``cols`` over ``group``, the best value of each directed column in bold."""
     cells = [[col.text(a) for col in cols] for a in group]
     for j, col in enumerate(cols):
         if not col.direction:
@@ -228,6 +232,9 @@ def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[s
             out += [f"{level} Cross-modal retrieval (test)", "", _retrieval_table(with_retrieval), "",
                     "Recall@k and MRR by cosine similarity between the aligned features of the two modalities; "
                     "mean ± 95% Student-t half-width over seeds.", ""]
+        from mmbench.leaderboard.robustness_render import robustness_section
+
+        out += robustness_section([a for a in analyses if a.config.dataset == dataset], level)
     if not analyses:
         out += ["No cells stored yet.", ""]
     out += [f"## Failed cells ({len(failed)})", "", _failed(failed), ""]

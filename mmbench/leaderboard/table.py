@@ -11,6 +11,8 @@ import pandas as pd
 from mmbench.leaderboard.aggregate import COST_KEYS, Configuration
 from mmbench.leaderboard.delta import (EwComparison, Reference, compare_with_ew, delta_m, ew_counterpart, mean_ranks,
                                        single_modal_reference, single_task_baseline)
+from mmbench.leaderboard.robustness import columns as robustness_columns
+from mmbench.leaderboard.robustness import summarise as summarise_robustness
 from mmbench.leaderboard.stats import Interval, t_interval
 
 _NONE = Interval(math.nan, math.nan, math.nan, 0)
@@ -32,6 +34,8 @@ class Analysis:
     ew_label: str | None = None
     mean_rank: float = math.nan
     cost: dict[str, float] = field(default_factory=dict)
+    #: ``mmbench.leaderboard.robustness.RobustnessSummary`` when the cells were scored for robustness
+    robustness: Any = None
 
 
 def _intervals(frame: pd.DataFrame) -> dict[tuple[str, str], Interval]:
@@ -55,6 +59,7 @@ def analyse(configs: list[Configuration]) -> list[Analysis]:
         if ew is not None:
             a.ew_label = ew.label
             a.ew = compare_with_ew(cfg, ew, a.baseline)
+        a.robustness = summarise_robustness(cfg, configs)
         out.append(a)
     groups: dict[tuple[str, str], list[Analysis]] = {}
     for a in out:
@@ -98,6 +103,7 @@ def frame(analyses: list[Analysis]) -> pd.DataFrame:
         rest |= {"ew_reference": a.ew_label, "ew_gain": a.ew.gain if a.ew else math.nan,
                  "p_gt_ew": a.ew.p_improvement if a.ew else math.nan, "ew_pairs": a.ew.n if a.ew else 0,
                  "ew_score": a.ew.score if a.ew else None}
+        rest |= robustness_columns(a.robustness)
         parts.append((ident, scores, rest))
     columns = [list(dict.fromkeys(k for p in parts for k in p[i])) for i in range(3)]
     return pd.DataFrame([p[0] | p[1] | p[2] for p in parts], columns=columns[0] + columns[1] + columns[2])

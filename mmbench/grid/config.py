@@ -135,6 +135,13 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
         robustness = None
     if robustness is not None and not isinstance(robustness, dict):
         raise GridConfigError(f"{source}: robustness must be true, false or a mapping of settings (docs/robustness.md)")
+    if robustness is not None:
+        from mmbench.robustness.settings import RobustnessSettingsError, parse_settings
+
+        try:
+            parse_settings(robustness)  # fail before any training, not after it
+        except RobustnessSettingsError as exc:
+            raise GridConfigError(f"{source}: {exc}") from None
     return GridConfig(
         name=str(raw.get("name") or (dataset if isinstance(dataset, str) else dataset.get("name", "custom"))),
         dataset=dataset,

@@ -39,6 +39,12 @@ def flat_rows(store: ResultStore) -> list[dict[str, Any]]:
             for task, metrics in per_task.items():
                 for metric, value in metrics.items():
                     flat[f"{split}.{task}.{metric}"] = value
+        robust = res.get("robustness") or {}
+        for task, value in (robust.get("relative_mean") or {}).items():
+            flat[f"robust.{task}.relative"] = value
+        for task, per_modality in (robust.get("missing_drop") or {}).items():
+            for modality, value in per_modality.items():
+                flat[f"robust.{task}.missing_drop.{modality}"] = value
         for task, w in res.get("weights", {}).items():
             flat[f"weight.{task}"] = w
         for key in ("train_seconds", "params", "trainable_params", "peak_memory_mb", "epochs_run", "best_epoch", "device"):

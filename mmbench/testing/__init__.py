@@ -14,4 +14,13 @@ from mmbench.testing.common import ContractError
 from mmbench.testing.components import check_aligner, check_encoder, check_fuser
 from mmbench.testing.weightings import check_weighting
 
-__all__ = ["ContractError", "check_aligner", "check_encoder", "check_fuser", "check_weighting"]
+
+def __getattr__(name: str):  # check_perturbation lives with the perturbation contract
+    if name == "check_perturbation":
+        from mmbench.robustness.perturbations import check_perturbation
+
+        return check_perturbation
+    raise AttributeError(name)
+
+
+__all__ = ["ContractError", "check_aligner", "check_encoder", "check_fuser", "check_perturbation", "check_weighting"]

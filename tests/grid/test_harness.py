@@ -104,6 +104,7 @@ def test_failures_are_rows_and_the_grid_goes_on(write_grid, tmp_path: Path, faul
     ({"fusers": ["concatt"]}, "unknown fuser 'concatt'; did you mean 'concat'?"),
     ({"weightings": ["pcgard"]}, "unknown weighting 'pcgard'; did you mean 'pcgrad'"),
     ({"tasks": ["nope"]}, "task 'nope' is not in the dataset"),
+    ({"robustness": {"level": [0.1]}}, "unknown robustness setting 'level'; did you mean 'levels'?"),
 ])
 def test_bad_grid_names_the_culprit(write_grid, tmp_path: Path, override: dict, message: str):
     grid = write_grid(tmp_path / "bad.yaml", **override)

@@ -77,3 +77,7 @@ def test_run_with_robustness_then_leaderboard(tmp_path: Path):
     for col in ("robust.synergy.relative", "robust.synergy.effective", "robust.synergy.missing_drop.a",
                 "robust.redundant.missing_drop.b"):
         assert mt[col].notna().all(), col
+
+    exported = invoke("export", str(out), "--format", "csv")
+    cells = pd.read_csv(exported.output.strip())
+    assert cells.loc[cells["family"] == "mt-cm", ["robust.synergy.relative", "robust.synergy.missing_drop.a"]].notna().all().all()

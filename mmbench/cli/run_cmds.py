@@ -39,7 +39,7 @@ def _load_config(grid: str, device: str | None, seeds: int | None) -> Any:
 @click.option("--device", type=str, default=None, help="Override the grid's device (auto, cpu, cuda).")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Override the number of seeds.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Frozen-feature cache directory.")
-@click.option("--no-cache", is_flag=True, help="Recompute frozen encoders' features in every cell.")
+@click.option("--no-cache", is_flag=True, help="No frozen-feature cache: frozen encoders run inside the model on every batch.")
 @click.option("--robustness", is_flag=True, help="Also score every model under missing and perturbed modalities (docs/robustness.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar: one log line per finished cell.")
 def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executor: str, address: str | None,

@@ -54,6 +54,10 @@ class Encoder(nn.Module):
         """A stable identity of a frozen encoder's function (weights + preprocessing), for the feature cache."""
         return None
 
+    def num_parameters(self) -> int:
+        """Parameter count for the cost columns (an encoder that loads lazily may answer without loading)."""
+        return sum(p.numel() for p in self.parameters())
+
 
 @dataclass
 class AlignerOutput:

@@ -33,8 +33,9 @@ def encode_all(encoder: Encoder, inputs: Any, device: torch.device, batch_size: 
 def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: torch.device,
                     cache: FeatureCache) -> dict[str, Tensor] | None:
     """Features of a frozen encoder for every split, from the cache or computed once; ``None`` when
-    the encoder is trainable (or gives no fingerprint), so its features cannot be cached."""
-    fingerprint = enc.fingerprint() if enc.frozen else None
+    the encoder is trainable (or gives no fingerprint), or caching is off: the encoder then runs inside
+    the model on every batch."""
+    fingerprint = enc.fingerprint() if enc.frozen and cache.enabled else None
     if fingerprint is None:
         return None
     fitted = False
@@ -71,8 +72,8 @@ def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache
             continue
         for s in SPLITS:
             inputs[s][m] = features[s]
-        frozen_params += sum(p.numel() for p in enc.parameters())
-        encoders[m] = CachedFeatures(enc.out_dim)
+        frozen_params += enc.num_parameters()
+        encoders[m] = CachedFeatures(features["train"].shape[1])  # no need to load the encoder's model
     return encoders, inputs, frozen_params, originals
 
 

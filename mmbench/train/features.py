@@ -22,8 +22,9 @@ def default_cache_dir() -> Path:
 
 
 class FeatureCache:
-    """Memory + safetensors disk cache of frozen features; ``directory=None`` keeps memory only,
-    ``enabled=False`` turns caching off entirely (for benchmarks)."""
+    """Memory + safetensors disk cache of frozen features; ``directory=None`` keeps memory only.
+    ``enabled=False`` turns feature caching off entirely: frozen encoders then run inside the model on
+    every batch, as trainable ones do (``mmbench run --no-cache``; the baseline of the cache benchmark)."""
 
     def __init__(self, directory: str | Path | None = None, enabled: bool = True):
         self.directory = Path(directory) if directory is not None else None

@@ -238,3 +238,14 @@ def test_standardisation_equals_scikit_learn():
 def test_tabular_rejects_the_wrong_width():
     with pytest.raises(ValueError, match=r"\[N, 5\]"):
         MLPEncoder(TABLE).preprocess(torch.zeros(3, 4))
+
+
+def test_frozen_text_encoder_answers_fingerprint_and_size_without_loading_its_model():
+    from mmbench.components.encoders.text import SentenceTransformerEncoder
+
+    encoder = SentenceTransformerEncoder(ModalityInfo("text", "text"))
+    assert "model" not in encoder._modules
+    fingerprint, count = encoder.fingerprint(), encoder.num_parameters()
+    assert "model" not in encoder._modules and fingerprint.startswith("sentence-transformer:all-MiniLM-L6-v2@")
+    assert count == sum(p.numel() for p in encoder._model().parameters()) and encoder.out_dim == 384
+    assert not any(p.requires_grad for p in encoder.parameters())

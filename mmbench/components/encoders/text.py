@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import math
 import os
 from pathlib import Path
 from typing import Any, Sequence
@@ -94,27 +95,43 @@ class SentenceTransformerEncoder(FreezableEncoder):
     ``max_seq_length`` tokens) in both modes, so the harness can cache a frozen encoder's features.
     ``finetune=False`` (default): frozen, forward under ``no_grad``. ``finetune=True``: trained end to end,
     except parameters the embedding does not depend on (e.g. BERT's unused pooler head), which are frozen.
+
+    A frozen encoder loads its model on first use: its ``fingerprint()`` needs only the verified weights'
+    hash, so a run whose features are all cached never loads (or even imports) sentence-transformers.
+    Frozen encoders share one loaded model per process; a fine-tuned one trains its own copy.
     """
 
     def __init__(self, info: ModalityInfo, model_name: str = DEFAULT_TEXT_MODEL, finetune: bool = False,
                  max_seq_length: int = 64, revision: str | None = None):
         super().__init__()
         source, self.revision, self.weights_sha256, local_only = resolve(model_name, revision)
+        self._source = (source, self.revision, local_only)
         self.model_name = model_name
-        loaded = _load_model(source, self.revision, local_only)
-        # frozen encoders share one copy per process; a fine-tuned one trains its own copy
-        self.model = copy.deepcopy(loaded).requires_grad_(True).train() if finetune else loaded
-        self.model.max_seq_length = int(max_seq_length)
         self.max_seq_length = int(max_seq_length)
-        dim = getattr(self.model, "get_embedding_dimension", self.model.get_sentence_embedding_dimension)()
-        if dim is None:
-            raise ValueError(f"sentence-transformers model {model_name!r} does not declare its embedding dimension")
-        self.out_dim = int(dim)
+        self.finetune = bool(finetune)
+        self.frozen = not self.finetune
         self._fingerprint: str | None = None
-        if finetune:
-            self._freeze_unused()
-        else:
-            self.freeze()
+        if self.finetune:
+            self._model()
+
+    def _model(self) -> Any:
+        """The sentence-transformers model, loaded (and frozen or made trainable) on first use."""
+        if "model" not in self._modules:
+            loaded = _load_model(*self._source)
+            self.model = copy.deepcopy(loaded).requires_grad_(True).train() if self.finetune else loaded
+            if self.finetune:
+                self._freeze_unused()
+            else:
+                self.freeze()
+        return self.model
+
+    @property
+    def out_dim(self) -> int:  # type: ignore[override]
+        model = self._model()
+        dim = getattr(model, "get_embedding_dimension", model.get_sentence_embedding_dimension)()
+        if dim is None:
+            raise ValueError(f"sentence-transformers model {self.model_name!r} does not declare its embedding dimension")
+        return int(dim)
 
     def _freeze_unused(self) -> None:
         """Freeze parameters the sentence embedding never uses (BERT's pooler head), found by one backward pass."""
@@ -125,24 +142,39 @@ class SentenceTransformerEncoder(FreezableEncoder):
         self.model.zero_grad(set_to_none=True)
 
     def preprocess(self, values: Sequence[Any] | Tensor) -> dict[str, Tensor]:
-        texts = [str(v) for v in values]
-        tokens = self.model.preprocess(texts)
+        model = self._model()
+        model.max_seq_length = self.max_seq_length  # the loaded model may be shared: set it per call
+        tokens = model.preprocess([str(v) for v in values])
         return {k: v for k, v in tokens.items() if isinstance(v, Tensor)}
 
     def forward(self, inputs: dict[str, Tensor]) -> Tensor:
+        model = self._model()
         mask = inputs["attention_mask"]
+        if mask.device != next(model.parameters()).device:
+            model.to(mask.device)  # loaded after the encoder was moved
         length = max(int(mask.sum(dim=1).max()), 1) if mask.numel() else 1
         features = {k: v[:, :length] for k, v in inputs.items()}  # drop columns that are padding in this batch
         if self.frozen:
             with torch.no_grad():
-                return self.model(features)["sentence_embedding"]
-        return self.model(features)["sentence_embedding"]
+                return model(features)["sentence_embedding"]
+        return model(features)["sentence_embedding"]
+
+    def num_parameters(self) -> int:
+        """From the safetensors header (floating-point tensors) when the model is not loaded yet."""
+        weights = Path(self._source[0]) / "model.safetensors"
+        if "model" in self._modules or not weights.is_file():
+            return sum(p.numel() for p in self._model().parameters())
+        from safetensors import safe_open
+
+        with safe_open(str(weights), framework="pt") as f:
+            slices = [f.get_slice(k) for k in f.keys()]
+            return sum(math.prod(t.get_shape()) for t in slices if "F" in t.get_dtype())  # floats: no index buffers
 
     def fingerprint(self) -> str | None:
         if not self.frozen:
             return None
         if self._fingerprint is None:
-            sha = self.weights_sha256 or state_dict_digest(self.model)
+            sha = self.weights_sha256 or state_dict_digest(self._model())
             self._fingerprint = (f"sentence-transformer:{self.model_name}@{self.revision or 'unpinned'}:"
                                  f"sha256={sha}:max_seq_length={self.max_seq_length}")
         return self._fingerprint

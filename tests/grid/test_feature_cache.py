@@ -1,0 +1,49 @@
+"""The frozen-feature cache: computed once, reused from disk by later runs, invalidated by a change of
+data or encoder, and --no-cache running the frozen encoder inside the model with the same result."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from mmbench.grid.config import load_config
+from mmbench.grid.runner import plan
+from mmbench.grid.worker import _loaded
+from mmbench.provenance import resolve_device
+from mmbench.train.cell_runner import run_cell
+from mmbench.train.features import FeatureCache
+
+
+def test_disk_cache_is_reused_and_keyed_by_content(tmp_path: Path):
+    calls = []
+
+    def compute() -> torch.Tensor:
+        calls.append(1)
+        return torch.arange(6.0).reshape(2, 3)
+
+    key = FeatureCache.key("data-hash", "train", "text", "encoder@rev")
+    first = FeatureCache(tmp_path).get_or_compute(key, compute)
+    again = FeatureCache(tmp_path)  # a later run: a new process would start the same way
+    assert torch.equal(again.get_or_compute(key, compute), first) and len(calls) == 1 and again.hits == 1
+    other = FeatureCache.key("data-hash-changed", "train", "text", "encoder@rev")
+    assert other != key and FeatureCache.key("data-hash", "train", "text", "encoder@rev2") != key
+    again.get_or_compute(other, compute)
+    assert len(calls) == 2
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".safetensors", ".safetensors"]
+
+
+def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(write_grid, tmp_path: Path):
+    grid = write_grid(tmp_path / "g.yaml", encoders={"a": ["identity"], "b": ["identity"]}, families=["mt-cm"],
+                      weightings=["ew"])
+    cfg = load_config(grid)
+    (cell,) = plan(cfg).cells
+    data, device = _loaded(cfg.dataset), resolve_device("cpu")
+    cache = FeatureCache(tmp_path / "cache")
+    cached = run_cell(cell, data, device, cache)
+    assert cache.misses == 6  # 2 modalities x 3 splits, computed once
+    run_cell(cell, data, device, cache)
+    assert cache.misses == 6 and cache.hits == 6
+    uncached = run_cell(cell, data, device, FeatureCache(enabled=False))
+    assert json.dumps(cached["metrics"], sort_keys=True) == json.dumps(uncached["metrics"], sort_keys=True)

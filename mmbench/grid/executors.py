@@ -17,6 +17,12 @@ from mmbench.grid.worker import Outcome, WorkerSettings, run_one
 EXECUTORS = ("local", "ray")
 
 
+def longest_first(cells: Sequence[Cell]) -> list[Cell]:
+    """Cells in a rough longest-first order (tasks × modalities, more for multitask strategies), so that
+    parallel workers do not end with one long cell running alone."""
+    return sorted(cells, key=lambda c: -(len(c.tasks) * len(c.modalities) + (c.weighting is not None) * len(c.tasks)))
+
+
 def run_serial(cells: Sequence[Cell], settings: WorkerSettings) -> Iterator[Outcome]:
     for cell in cells:
         yield run_one(cell, settings)
@@ -60,7 +66,7 @@ def run_processes(cells: Sequence[Cell], settings: WorkerSettings, jobs: int) ->
     worker_settings = WorkerSettings(settings.dataset, settings.device, settings.cache_dir, settings.cache_enabled,
                                      settings.threads or cpu_threads)
     with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-        pending = {pool.submit(_run_in_worker, cell, worker_settings): cell for cell in cells}
+        pending = {pool.submit(_run_in_worker, cell, worker_settings): cell for cell in longest_first(cells)}
         try:
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)

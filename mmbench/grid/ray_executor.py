@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Iterator, Sequence
 
 from mmbench.grid.cells import Cell
+from mmbench.grid.executors import longest_first
 from mmbench.grid.worker import Outcome, WorkerSettings, run_one
 
 
@@ -29,7 +30,7 @@ def run_ray(cells: Sequence[Cell], settings: WorkerSettings, address: str | None
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(run_one)
         worker_settings = WorkerSettings(settings.dataset, settings.device, settings.cache_dir, settings.cache_enabled,
                                          settings.threads or 1)
-        refs = {remote.remote(cell, worker_settings): cell for cell in cells}
+        refs = {remote.remote(cell, worker_settings): cell for cell in longest_first(cells)}
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:

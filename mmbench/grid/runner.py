@@ -50,20 +50,6 @@ def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executo
     return executors.run_serial(todo, settings)
 
 
-def warm_feature_cache(cells: Sequence[Cell], settings: WorkerSettings) -> None:
-    """Compute frozen encoders' features once in the driver, so parallel workers only read them."""
-    from mmbench.grid.worker import _loaded, feature_cache
-    from mmbench.plugins import get_registry
-    from mmbench.provenance import resolve_device
-    from mmbench.train.cell_runner import frozen_features
-
-    data = _loaded(settings.dataset)
-    device = resolve_device(settings.device)
-    for m, choice in {(m, c.label): (m, c) for cell in cells for m, c in cell.encoders}.values():
-        enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
-        frozen_features(enc, m, data, device, feature_cache(settings))
-
-
 def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: str = "local", address: str | None = None,
              rerun_failed: bool = False, force: bool = False, cache_dir: str | None = None, cache_enabled: bool = True,
              on_start: Callable[[int, int], None] | None = None,
@@ -81,8 +67,6 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
         todo, summary.skipped = select(expansion.cells, store, rerun_failed, force)
         if on_start:
             on_start(len(todo), summary.skipped)
-        if todo and (jobs > 1 or executor == "ray") and cache_enabled:
-            warm_feature_cache(todo, settings)
         for outcome in _executor(todo, settings, jobs, executor, address):
             cell = outcome.cell
             store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),

@@ -1,17 +1,19 @@
 """Frozen-encoder feature cache: compute once per (dataset content, split, encoder), reuse everywhere.
 
 Features live in memory for the process and on disk as safetensors (no pickle) under
-``<cache dir>/<key>.safetensors``, where the key hashes the dataset fingerprint, the split, the modality
+``<cache dir>/<key>.safetensors`` (written atomically; a lock file lets parallel workers compute each set
+once while the others wait and read it), where the key hashes the dataset fingerprint, the split, the modality
 and the encoder's ``fingerprint()``. Changing the data or the encoder changes the key. The default
 directory is ``$MMBENCH_CACHE_DIR`` or ``~/.cache/mmbench/features``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 from torch import Tensor
@@ -43,25 +45,47 @@ class FeatureCache:
         if key in self._memory:
             self.hits += 1
             return self._memory[key]
-        path = self.directory / f"{key}.safetensors" if self.directory else None
-        if path is not None and path.exists():
-            from safetensors.torch import load_file
+        if self.directory is None:
+            return self._compute(key, compute, None)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        with _exclusive(self.directory / f"{key}.lock"):  # other processes wait, then read the file
+            path = self.directory / f"{key}.safetensors"
+            if path.exists():
+                from safetensors.torch import load_file
 
-            try:
-                value = load_file(str(path))["features"]
-                self._memory[key] = value
-                self.hits += 1
-                return value
-            except Exception:  # noqa: BLE001 - a truncated file is recomputed
-                path.unlink(missing_ok=True)
+                try:
+                    value = load_file(str(path))["features"]
+                    self._memory[key] = value
+                    self.hits += 1
+                    return value
+                except Exception:  # noqa: BLE001 - a damaged file is recomputed
+                    path.unlink(missing_ok=True)
+            return self._compute(key, compute, path)
+
+    def _compute(self, key: str, compute: Callable[[], Tensor], path: Path | None) -> Tensor:
         self.misses += 1
         value = compute().detach().cpu().contiguous()
         self._memory[key] = value
         if path is not None:
             from safetensors.torch import save_file
 
-            path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(f".tmp{os.getpid()}")
             save_file({"features": value}, str(tmp))
             os.replace(tmp, path)  # atomic: readers never see half a file
         return value
+
+
+@contextlib.contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """An inter-process lock (``flock``) so that parallel workers compute each feature set once."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock; at worst two workers compute the same features
+        yield
+        return
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -31,7 +31,7 @@ def test_disk_cache_is_reused_and_keyed_by_content(tmp_path: Path):
     assert other != key and FeatureCache.key("data-hash", "train", "text", "encoder@rev2") != key
     again.get_or_compute(other, compute)
     assert len(calls) == 2
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".safetensors", ".safetensors"]
+    assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix != ".lock") == [".safetensors", ".safetensors"]
 
 
 def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(write_grid, tmp_path: Path):
@@ -47,3 +47,30 @@ def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(writ
     assert cache.misses == 6 and cache.hits == 6
     uncached = run_cell(cell, data, device, FeatureCache(enabled=False))
     assert json.dumps(cached["metrics"], sort_keys=True) == json.dumps(uncached["metrics"], sort_keys=True)
+
+
+def _compute_in_process(directory: str, counter: str) -> None:
+    import os
+    import time
+
+    def compute() -> torch.Tensor:
+        with open(counter, "a") as fh:
+            fh.write(f"{os.getpid()}\n")
+        time.sleep(0.5)  # long enough for the other process to be waiting on the lock
+        return torch.ones(3)
+
+    FeatureCache(directory).get_or_compute(FeatureCache.key("same"), compute)
+
+
+def test_parallel_processes_compute_each_feature_set_once(tmp_path: Path):
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    counter = tmp_path / "computed"
+    procs = [ctx.Process(target=_compute_in_process, args=(str(tmp_path / "cache"), str(counter))) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert all(p.exitcode == 0 for p in procs)
+    assert len(counter.read_text().splitlines()) == 1

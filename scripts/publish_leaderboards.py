@@ -96,10 +96,18 @@ def findings(table: pd.DataFrame, ground_truth: dict[str, str]) -> list[str]:
                 parts.append(f"best {name} {r[col]:.3f} ({r['label'].split(' | ')[0] if fam == 'st-sm' else r['fuser']})")
         truth = f" Ground truth: {ground_truth[task]}." if task in ground_truth else ""
         out.append(f"Task `{task}` ({metric}, single-task): " + "; ".join(parts) + "." + truth)
+        cross_rows = rows[rows["family"] == "st-cm"]
+        solo = rows.loc[rows["family"] == "st-sm", col]
+        if metric != "mae" and not cross_rows.empty and solo.notna().any() and cross_rows[col].max() - solo.max() > 0.1:
+            by_fuser = cross_rows.groupby("fuser")[col].max().sort_values(ascending=False)
+            out.append(f"Task `{task}`: fusing the modalities beats the best single modality by more than 0.1; "
+                       "by fuser (single-task, best aligner each): "
+                       + ", ".join(f"{f} {v:.3f}" for f, v in by_fuser.items())
+                       + f" — against {solo.max():.3f} for the best single modality.")
     return out
 
 
-def header(name: str, board: Any, command: str) -> str:
+def header(name: str, board: Any, command: str, jobs: int) -> str:
     versions: dict[str, Any] = {}
     devices: set[str] = set()
     from mmbench.store import ResultStore
@@ -116,7 +124,8 @@ def header(name: str, board: Any, command: str) -> str:
         f"- **Dataset:** `{name}` (see [docs/datasets.md](../docs/datasets.md))",
         f"- **Grid:** [`leaderboards/grids/{name}.yaml`](grids/{name}.yaml)",
         f"- **Seeds:** {len(seeds)} ({', '.join(map(str, seeds))})",
-        f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores, {platform.machine()}",
+        f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores, {platform.machine()}; "
+        f"`--jobs {jobs}`",
         f"- **Versions:** {vtext}",
         f"- **Generated:** {dt.date.today().isoformat()} by `scripts/publish_leaderboards.py` (not edited by hand)",
         f"- **Reproduce:** `{command}`", "",
@@ -134,8 +143,9 @@ def publish(name: str, runs: Path, jobs: int) -> dict[str, Any]:
     truth = resolve(name).metadata.get("ground_truth", {})
     command = f"mmbench run --grid leaderboards/grids/{name}.yaml --out {runs / name} && mmbench leaderboard {runs / name}"
     facts = findings(table, truth)
-    page = header(name, board, command) + "\n## What the results show\n\n" + "\n".join(f"- {f}" for f in facts) + "\n\n"
-    page += board.to_markdown(plots, link_dir=BOARDS)
+    page = header(name, board, command, jobs) + "\n## What the results show\n\n" + "\n".join(f"- {f}" for f in facts) + "\n\n"
+    tables = board.to_markdown(plots, link_dir=BOARDS)
+    page += tables.replace("# Leaderboard:", "## Run:", 1)  # one title per page
     (BOARDS / f"{name}.md").write_text(page, encoding="utf-8")
     print(f"wrote leaderboards/{name}.md and {len(plots)} plot(s)")
     return {"name": name, "configs": len(table), "cells_failed": len(board.failed), "finding": facts[0] if facts else ""}
@@ -148,7 +158,8 @@ def write_index(entries: list[dict[str, Any]]) -> None:
              "reproduces it. How to read them: [docs/leaderboards.md](../docs/leaderboards.md).", "",
              "| dataset | configurations | failed cells | headline |", "|---|---|---|---|"]
     for e in entries:
-        lines.append(f"| [{e['name']}]({e['name']}.md) | {e['configs']} | {e['cells_failed']} | {e['finding']} |")
+        headline = e["finding"].replace("|", "\\|")  # labels hold pipes: keep the table intact
+        lines.append(f"| [{e['name']}]({e['name']}.md) | {e['configs']} | {e['cells_failed']} | {headline} |")
     (BOARDS / "README.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 

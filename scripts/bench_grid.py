@@ -75,7 +75,7 @@ def step_ratio(repeats: int = 3) -> float:
     from mmbench.grid.worker import WorkerSettings, _loaded, feature_cache
     from mmbench.plugins import get_registry
     from mmbench.provenance import resolve_device
-    from mmbench.train.cell_runner import SPLITS, _encoder_inputs, _targets
+    from mmbench.train.cell_runner import SPLITS, _encoder_inputs, split_targets
     from mmbench.train.loop import SplitTensors, train
     from mmbench.train.model import CellModel
 
@@ -91,7 +91,7 @@ def step_ratio(repeats: int = 3) -> float:
     def build() -> tuple[CellModel, dict[str, SplitTensors]]:
         torch.manual_seed(0)
         encoders, inputs, _, _ = _encoder_inputs(cell, data, device, feature_cache(settings))
-        targets, _ = _targets(cell, data)
+        targets, _ = split_targets(cell, data)
         fuser = get_registry("fusers").create("concat", {m: e.out_dim for m, e in encoders.items()})
         model = CellModel(encoders, tasks, None, fuser, trunk_dim=int(training["trunk_dim"]))
         return model, {s: SplitTensors(inputs[s], targets[s]) for s in SPLITS}

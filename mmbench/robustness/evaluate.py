@@ -31,10 +31,10 @@ from mmbench.data.spec import LOWER_IS_BETTER, LoadedDataset, TaskInfo
 from mmbench.robustness.perturbations import Perturbation
 from mmbench.robustness.scores import mean_finite, missing_drop, relative_robustness
 from mmbench.robustness.settings import RobustnessSettings, choices_by_kind, parse_settings
-from mmbench.train.cell_runner import encode_all
+from mmbench.train.cell_runner import split_targets, encode_all, fit_on_train
 from mmbench.train.features import FeatureCache
 from mmbench.train.loop import SplitTensors, predict
-from mmbench.train.metrics import task_metrics
+from mmbench.train.metrics import score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
 
 SPLIT = "test"
@@ -46,7 +46,6 @@ class ModelInputs:
     def __init__(self, model: CellModel, encoders: Mapping[str, Encoder], data: LoadedDataset, device: torch.device,
                  cache: FeatureCache):
         self.model, self.encoders, self.data, self.device, self.cache = model, encoders, data, device, cache
-        self._fitted: set[str] = set()
         self.encoded = 0  # frozen-encoder passes actually computed (cache misses)
 
     def frozen(self, modality: str) -> bool:
@@ -54,9 +53,7 @@ class ModelInputs:
 
     def _encode(self, modality: str, values: Any) -> Tensor:
         enc = self.encoders[modality]
-        if modality not in self._fitted:  # a cache hit in run_cell leaves the original encoder unfitted
-            enc.fit(enc.preprocess(self.data.splits["train"].modalities[modality]))
-            self._fitted.add(modality)
+        fit_on_train(enc, modality, self.data)  # a cache hit in run_cell leaves the original encoder unfitted
         self.encoded += 1
         return encode_all(enc, enc.preprocess(values), self.device)
 
@@ -80,18 +77,6 @@ class ModelInputs:
         return to_device(self.model.encoders[modality].preprocess(values()), self.device)
 
 
-def _targets(tasks: list[TaskInfo], data: LoadedDataset, scale: Mapping[str, tuple[float, float]]) -> dict[str, Tensor]:
-    """Test targets as ``run_cell`` scores them (regression standardised and back, to the same floats)."""
-    out = {}
-    for t in tasks:
-        y = torch.as_tensor(data.splits[SPLIT].targets[t.name])
-        if t.name in scale:
-            mu, sd = scale[t.name]
-            y = ((y.float() - mu) / sd) * sd + mu
-        out[t.name] = y
-    return out
-
-
 class Scorer:
     """Predict the test split from given inputs (optionally with modalities missing) and score every task."""
 
@@ -101,17 +86,11 @@ class Scorer:
 
     def __call__(self, inputs: dict[str, Any], missing: tuple[str, ...] = ()) -> dict[str, dict[str, float]]:
         preds, _ = predict(self.model, SplitTensors(inputs, {}), self.batch_size, missing=missing)
-        out = {}
         for t in self.tasks:
-            p = preds[t.name]
-            if not torch.isfinite(p).all():
+            if not torch.isfinite(preds[t.name]).all():
                 raise ValueError(f"non-finite predictions for task {t.name!r}: an encoder does not accept the perturbed "
                                  "values (NaN entries? use tabular-entry-dropout with fill: mean)")
-            if t.name in self.scale:
-                mu, sd = self.scale[t.name]
-                p = p * sd + mu
-            out[t.name] = task_metrics(t.type, p, self.targets[t.name])
-        return out
+        return score_tasks(self.tasks, preds, self.targets, self.scale)
 
 
 def _finite(value: float) -> float | None:
@@ -140,7 +119,7 @@ def evaluate_robustness(model: CellModel, *, encoders: Mapping[str, Encoder], da
     main = {t.name: t.main_metric for t in tasks}
     lower = {t: m in LOWER_IS_BETTER for t, m in main.items()}
     feed = ModelInputs(model, encoders, data, device, cache)
-    score = Scorer(model, tasks, _targets(tasks, data, scale), scale, batch_size)
+    score = Scorer(model, tasks, split_targets(cell, data)[0][SPLIT], scale, batch_size)  # standardised as in run_cell
     modalities = list(model.modalities)
     clean_inputs = {m: feed.clean(m) for m in modalities}
     clean = score(clean_inputs)

@@ -16,7 +16,7 @@ from mmbench.provenance import device_description, versions
 from mmbench.train.features import FeatureCache
 from mmbench.train.loop import SplitTensors, predict, train
 from mmbench.train.memory import peak_mb, reset_peak
-from mmbench.train.metrics import retrieval_metrics, task_metrics
+from mmbench.train.metrics import retrieval_metrics, score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
 
 SPLITS = ("train", "validation", "test")
@@ -30,6 +30,17 @@ def encode_all(encoder: Encoder, inputs: Any, device: torch.device, batch_size: 
                       for i in range(0, n, batch_size)])
 
 
+def fit_on_train(enc: Encoder, modality: str, data: LoadedDataset) -> Any:
+    """Preprocess the training split and ``fit`` the encoder on it, once per encoder object; returns the
+    preprocessed training inputs. A frozen encoder whose features came from the cache was never fitted:
+    whoever needs it to encode new values (robustness) calls this first."""
+    if getattr(enc, "_mmbench_train_inputs", None) is None:
+        train_inputs = enc.preprocess(data.splits["train"].modalities[modality])
+        enc.fit(train_inputs)
+        enc._mmbench_train_inputs = train_inputs
+    return enc._mmbench_train_inputs
+
+
 def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: torch.device,
                     cache: FeatureCache) -> dict[str, Tensor] | None:
     """Features of a frozen encoder for every split, from the cache or computed once; ``None`` when
@@ -38,14 +49,11 @@ def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: to
     fingerprint = enc.fingerprint() if enc.frozen and cache.enabled else None
     if fingerprint is None:
         return None
-    fitted = False
 
     def compute(split: str) -> Tensor:
-        nonlocal fitted
-        if not fitted:
-            enc.fit(enc.preprocess(data.splits["train"].modalities[modality]))
-            fitted = True
-        return encode_all(enc, enc.preprocess(data.splits[split].modalities[modality]), device)
+        train_inputs = fit_on_train(enc, modality, data)
+        inputs = train_inputs if split == "train" else enc.preprocess(data.splits[split].modalities[modality])
+        return encode_all(enc, inputs, device)
 
     return {s: cache.get_or_compute(FeatureCache.key(data.fingerprint, s, modality, fingerprint), lambda s=s: compute(s))
             for s in SPLITS}
@@ -64,11 +72,10 @@ def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache
         originals[m] = enc
         features = frozen_features(enc, m, data, device, cache)
         if features is None:
-            prepared = {s: enc.preprocess(data.splits[s].modalities[m]) for s in SPLITS}
-            enc.fit(prepared["train"])
+            inputs["train"][m] = fit_on_train(enc, m, data)
+            for s in SPLITS[1:]:
+                inputs[s][m] = enc.preprocess(data.splits[s].modalities[m])
             encoders[m] = enc
-            for s in SPLITS:
-                inputs[s][m] = prepared[s]
             continue
         for s in SPLITS:
             inputs[s][m] = features[s]
@@ -77,7 +84,7 @@ def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache
     return encoders, inputs, frozen_params, originals
 
 
-def _targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
+def split_targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
     """Targets per split; regression targets standardised with training statistics."""
     scale: dict[str, tuple[float, float]] = {}
     for t in cell.tasks:
@@ -103,7 +110,7 @@ def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Featu
     tasks = [data.task_info[t] for t in cell.tasks]
     started = time.perf_counter()
     encoders, inputs, frozen_params, originals = _encoder_inputs(cell, data, device, cache)
-    targets, scale = _targets(cell, data)
+    targets, scale = split_targets(cell, data)
     splits = {s: SplitTensors({m: to_device(v, device) for m, v in inputs[s].items()},
                               {t: v.to(device) for t, v in targets[s].items()}) for s in SPLITS}
     prep_seconds = time.perf_counter() - started
@@ -129,13 +136,7 @@ def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Featu
     metrics: dict[str, Any] = {}
     for s in ("validation", "test"):
         preds, aligned = predict(model, splits[s], int(training["batch_size"]))
-        metrics[s] = {}
-        for t in tasks:
-            p, y = preds[t.name], targets[s][t.name].cpu()
-            if t.name in scale:
-                mu, sd = scale[t.name]
-                p, y = p * sd + mu, y * sd + mu
-            metrics[s][t.name] = task_metrics(t.type, p, y)
+        metrics[s] = score_tasks(tasks, preds, targets[s], scale)
         if s == "test" and aligner is not None and type(aligner).min_modalities >= 2:
             mods = sorted(aligned)
             for i, a in enumerate(mods):

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from typing import Mapping, Sequence
 
 import numpy as np
 import torch
@@ -16,7 +17,7 @@ from sklearn import metrics as skm
 from torch import Tensor
 from torch.nn import functional as F
 
-from mmbench.data.spec import LOWER_IS_BETTER  # noqa: F401 - re-exported for metric users
+from mmbench.data.spec import LOWER_IS_BETTER, TaskInfo  # noqa: F401 - LOWER_IS_BETTER re-exported
 
 
 
@@ -38,6 +39,20 @@ def task_metrics(task_type: str, predictions: Tensor, targets: Tensor) -> dict[s
         return {"mae": float(skm.mean_absolute_error(true, pred)),
                 "rmse": float(math.sqrt(skm.mean_squared_error(true, pred)))}
     raise ValueError(f"unknown task type {task_type!r}")
+
+
+def score_tasks(tasks: Sequence[TaskInfo], predictions: Mapping[str, Tensor], targets: Mapping[str, Tensor],
+                scale: Mapping[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
+    """:func:`task_metrics` for every task; regression predictions and targets (standardised for training
+    with ``scale[task] = (mean, std)``) are scored on the original scale."""
+    out = {}
+    for t in tasks:
+        p, y = predictions[t.name], targets[t.name].cpu()
+        if t.name in scale:
+            mu, sd = scale[t.name]
+            p, y = p * sd + mu, y * sd + mu
+        out[t.name] = task_metrics(t.type, p, y)
+    return out
 
 
 def task_loss(task_type: str, predictions: Tensor, targets: Tensor) -> Tensor:

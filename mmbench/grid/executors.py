@@ -6,12 +6,10 @@ writes the store, so resume behaves the same whichever executor ran the cells.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from typing import Iterator, Sequence
 
 from mmbench.grid.cells import Cell
+from mmbench.grid.local_pool import LocalPool, cpu_threads
 from mmbench.grid.worker import Outcome, WorkerSettings, run_one
 
 EXECUTORS = ("local", "ray")
@@ -28,19 +26,6 @@ def run_serial(cells: Sequence[Cell], settings: WorkerSettings) -> Iterator[Outc
         yield run_one(cell, settings)
 
 
-_WORKER_DEVICE: str | None = None
-
-
-def _init_worker(devices: "mp.Queue[str] | None") -> None:
-    global _WORKER_DEVICE
-    if devices is not None:
-        _WORKER_DEVICE = devices.get()
-
-
-def _run_in_worker(cell: Cell, settings: WorkerSettings) -> Outcome:
-    return run_one(cell, settings, _WORKER_DEVICE)
-
-
 def _gpu_devices(settings: WorkerSettings, jobs: int) -> list[str] | None:
     """One CUDA device per worker when several GPUs exist and the grid may use them."""
     if settings.device not in ("auto", "cuda"):
@@ -53,32 +38,13 @@ def _gpu_devices(settings: WorkerSettings, jobs: int) -> list[str] | None:
     return [f"cuda:{i % count}" for i in range(jobs)]
 
 
-def run_processes(cells: Sequence[Cell], settings: WorkerSettings, jobs: int) -> Iterator[Outcome]:
-    """Run cells in ``jobs`` spawned worker processes (one torch thread each on CPU)."""
-    devices = _gpu_devices(settings, jobs)
-    ctx = mp.get_context("spawn")
-    queue = None
-    if devices:
-        queue = ctx.Queue()
-        for d in devices:
-            queue.put(d)
-    cpu_threads = max(1, (os.cpu_count() or 1) // jobs)
+def run_processes(cells: Sequence[Cell], settings: WorkerSettings, jobs: int) -> LocalPool:
+    """Run cells in ``jobs`` local worker processes (``cores // jobs`` torch threads each on CPU); the
+    workers start now. Iterate the result for outcomes and ``close()`` it when done."""
+    threads = settings.threads or cpu_threads(jobs)
     worker_settings = WorkerSettings(settings.dataset, settings.device, settings.cache_dir, settings.cache_enabled,
-                                     settings.threads or cpu_threads)
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=_init_worker, initargs=(queue,)) as pool:
-        pending = {pool.submit(_run_in_worker, cell, worker_settings): cell for cell in longest_first(cells)}
-        try:
-            while pending:
-                done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    cell = pending.pop(fut)
-                    try:
-                        yield fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a worker died (killed, out of memory)
-                        yield Outcome(cell, "failed", None, f"worker process died: {type(exc).__name__}: {exc}", 0.0)
-        finally:
-            for fut in pending:
-                fut.cancel()
+                                     threads)
+    return LocalPool(longest_first(cells), worker_settings, jobs, threads, _gpu_devices(settings, jobs))
 
 
 def run_ray(cells: Sequence[Cell], settings: WorkerSettings, address: str | None = None, retries: int = 2) -> Iterator[Outcome]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 from mmbench.grid.cells import Cell, Expansion, expand
 from mmbench.grid.config import GridConfig
@@ -40,9 +40,12 @@ def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force:
     return todo, len(cells) - len(todo)
 
 
-def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executor: str, address: str | None) -> Iterator[Outcome]:
+def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executor: str, address: str | None) -> Iterable[Outcome]:
+    """Where the cells run; local worker processes start here, before the caller's progress bar."""
     from mmbench.grid import executors
 
+    if not todo:
+        return []
     if executor == "ray":
         return executors.run_ray(todo, settings, address=address)
     if jobs > 1:
@@ -65,18 +68,29 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
         store.set_meta("grid", {"name": config.name, "dataset": config.dataset, "seeds": config.seeds,
                                 "counts": expansion.counts(), "notes": expansion.notes})
         todo, summary.skipped = select(expansion.cells, store, rerun_failed, force)
+        outcomes = _executor(todo, settings, jobs, executor, address)
         if on_start:
             on_start(len(todo), summary.skipped)
-        for outcome in _executor(todo, settings, jobs, executor, address):
-            cell = outcome.cell
-            store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),
-                      outcome.result, outcome.error, config.name, outcome.started_at)
-            if outcome.status == "ok":
-                summary.ok += 1
-            else:
-                summary.failed += 1
-                summary.failures.append((cell.label, outcome.error or "unknown error"))
-            if on_outcome:
-                on_outcome(outcome)
+        try:
+            _store_all(outcomes, store, config.name, summary, on_outcome)
+        finally:
+            close = getattr(outcomes, "close", None)
+            if close is not None:
+                close()
     summary.seconds = time.perf_counter() - started
     return summary
+
+
+def _store_all(outcomes: Iterable[Outcome], store: ResultStore, grid_name: str, summary: GridSummary,
+               on_outcome: Callable[[Outcome], None] | None) -> None:
+    for outcome in outcomes:
+        cell = outcome.cell
+        store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),
+                  outcome.result, outcome.error, grid_name, outcome.started_at)
+        if outcome.status == "ok":
+            summary.ok += 1
+        else:
+            summary.failed += 1
+            summary.failures.append((cell.label, outcome.error or "unknown error"))
+        if on_outcome:
+            on_outcome(outcome)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,6 @@ def test_jobs_2_matches_serial_and_resumes(write_grid, tmp_path: Path):
 
 KILLER = '''
 import os
-from pathlib import Path
 from mmbench import hookimpl
 from mmbench.plugins import lazy
 
@@ -45,9 +45,11 @@ def mmbench_register_fusers(register):
 
 
 def DiesOnce(in_dims):
-    marker = Path(os.environ["MMBENCH_KILLER_MARKER"])
-    if not marker.exists():
-        marker.write_text("died")
+    try:  # exactly one process, of all that build this fuser, creates the marker and dies
+        os.close(os.open(os.environ["MMBENCH_KILLER_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        pass
+    else:
         os._exit(1)  # the worker process dies, as with an out-of-memory kill
     from mmbench.components.fusers.simple import ConcatFuser
     return ConcatFuser(in_dims)
@@ -58,6 +60,28 @@ def DiesOnce(in_dims):
 def killer_plugin(install_plugin, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("MMBENCH_KILLER_MARKER", str(tmp_path / "marker"))
     install_plugin("killer", "mmbench_killer", {"mmbench_killer.py": KILLER})
+
+
+def test_a_dead_local_worker_costs_only_its_own_cell(write_grid, tmp_path: Path, killer_plugin: None):
+    cfg = load_config(write_grid(tmp_path / "g.yaml", fusers=["dies-once", "concat"], weightings=["ew"],
+                                 families=["mt-cm"], seeds=2))
+    summary = run_grid(cfg, tmp_path / "local", jobs=2)
+    assert (summary.ok, summary.failed) == (3, 1), summary.failures
+    ((label, error),) = summary.failures
+    assert "dies-once" in label
+    assert "worker process running this cell exited with code 1" in error and "--rerun-failed" in error
+    again = run_grid(cfg, tmp_path / "local", jobs=2, rerun_failed=True)
+    assert (again.skipped, again.ok, again.failed) == (3, 1, 0)
+    with ResultStore(tmp_path / "local") as store:
+        assert {r.status for r in store.rows()} == {"ok"}
+
+
+@pytest.mark.parametrize("device, threads, expected", [("cpu", 1, "fork"), ("cpu", 2, "spawn"), ("cuda", 1, "spawn")])
+def test_workers_fork_only_when_it_is_safe(device: str, threads: int, expected: str):
+    from mmbench.grid.local_pool import start_method
+    from mmbench.grid.worker import WorkerSettings
+
+    assert start_method(WorkerSettings("digits", device), threads) == (expected if sys.platform == "linux" else "spawn")
 
 
 def test_ray_executor_runs_cells_retries_dead_workers_and_resumes(write_grid, tmp_path: Path, killer_plugin: None):

@@ -43,3 +43,38 @@ def test_kill_9_then_rerun_completes_without_touching_finished_cells(write_grid,
         assert after[cell_id] == row, "a finished cell was rewritten"
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*), COUNT(DISTINCT cell_id) FROM cells").fetchone() == (24, 24)
+
+
+def _children(pid: int) -> set[int]:
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.add(int(stat.parent.name))
+    return found
+
+
+def test_ctrl_c_with_jobs_2_stops_the_workers_and_keeps_finished_cells(write_grid, tmp_path: Path):
+    grid = write_grid(tmp_path / "grid.yaml", seeds=2)
+    out = tmp_path / "run"
+    db = out / "results.sqlite"
+    cmd = [sys.executable, "-m", "mmbench.cli.main", "run", "--grid", str(grid), "--out", str(out), "--quiet", "--jobs", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.time() + 120
+    while len(_rows(db)) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    workers = _children(proc.pid) if sys.platform == "linux" else set()
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "Rerun the same command to resume" in err and "Traceback" not in err
+    before = _rows(db)
+    assert 2 <= len(before) < 24
+    time.sleep(0.5)
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "worker processes outlived the interrupted run"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    assert f"{len(before)} already done" in done.stdout and len(_rows(db)) == 24

@@ -110,7 +110,10 @@ class LocalPool:
         self.threads = threads
         self.start_method = "spawn" if devices else start_method(settings, threads)
         if self.start_method == "fork":
-            preload(settings)
+            try:
+                preload(settings)
+            except Exception:  # noqa: BLE001 - e.g. a broken dataset: each cell then fails with the reason, as in a serial run
+                pass
         self._cells = list(cells)
         self._todo = deque(range(len(self._cells)))
         self._workers = [self._start(self.start_method, devices[i] if devices else None)

@@ -27,8 +27,8 @@ rows = sqlite3.connect(f"{out}/cuda/results.sqlite").execute("SELECT cell_id, re
 peak = max(json.loads(r)["peak_memory_mb"] for _, r in rows)
 print(f"cuda: {len(rows)} cells in {end - start:.0f} s = {len(rows) / ((end - start) / 60):.1f} cells/min; peak GPU memory {peak:.0f} MiB")
 PY
-# the same grid's single-task cells on CPU, for an agreement check
-python3 -m mmbench.cli.main run --grid --seeds "$SEEDS" --device cpu --out "$OUT/cpu" --quiet
+# the same grid on CPU (4 workers of 4 threads on the 16-core machine), for an agreement check
+python3 -m mmbench.cli.main run --grid --seeds "$SEEDS" --device cpu --jobs 4 --out "$OUT/cpu" --quiet
 python3 - "$OUT" <<'PY'
 import sys, json, sqlite3
 out = sys.argv[1]

@@ -84,6 +84,24 @@ def test_workers_fork_only_when_it_is_safe(device: str, threads: int, expected: 
     assert start_method(WorkerSettings("digits", device), threads) == (expected if sys.platform == "linux" else "spawn")
 
 
+def test_spawned_workers_run_cells_too(write_grid, tmp_path: Path):
+    """Two threads per worker rule out fork; the spawned workers import and load everything themselves."""
+    from mmbench.grid.executors import run_processes
+    from mmbench.grid.runner import plan
+    from mmbench.grid.worker import WorkerSettings
+
+    cfg = load_config(write_grid(tmp_path / "g.yaml", families=["st-cm"]))
+    cells = plan(cfg).cells
+    pool = run_processes(cells, WorkerSettings(cfg.dataset, "cpu", str(tmp_path / "cache"), True, threads=2), jobs=2)
+    try:
+        assert pool.start_method == "spawn"
+        outcomes = list(pool)
+    finally:
+        pool.close()
+    assert sorted(o.cell.cell_id for o in outcomes) == sorted(c.cell_id for c in cells)
+    assert all(o.status == "ok" for o in outcomes), [o.error for o in outcomes]
+
+
 def test_ray_executor_runs_cells_retries_dead_workers_and_resumes(write_grid, tmp_path: Path, killer_plugin: None):
     ray = pytest.importorskip("ray", reason='the Ray executor needs pip install "mmbench[ray]"')
     cfg = load_config(write_grid(tmp_path / "g.yaml", fusers=["dies-once"], weightings=["ew"], families=["mt-cm"]))

@@ -6,6 +6,7 @@ writes the store, so resume behaves the same whichever executor ran the cells.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Iterator, Sequence
 
 from mmbench.grid.cells import Cell
@@ -41,10 +42,8 @@ def _gpu_devices(settings: WorkerSettings, jobs: int) -> list[str] | None:
 def run_processes(cells: Sequence[Cell], settings: WorkerSettings, jobs: int) -> LocalPool:
     """Run cells in ``jobs`` local worker processes (``cores // jobs`` torch threads each on CPU); the
     workers start now. Iterate the result for outcomes and ``close()`` it when done."""
-    threads = settings.threads or cpu_threads(jobs)
-    worker_settings = WorkerSettings(settings.dataset, settings.device, settings.cache_dir, settings.cache_enabled,
-                                     threads)
-    return LocalPool(longest_first(cells), worker_settings, jobs, threads, _gpu_devices(settings, jobs))
+    worker_settings = replace(settings, threads=settings.threads or cpu_threads(jobs))
+    return LocalPool(longest_first(cells), worker_settings, jobs, _gpu_devices(settings, jobs))
 
 
 def run_ray(cells: Sequence[Cell], settings: WorkerSettings, address: str | None = None, retries: int = 2) -> Iterator[Outcome]:

@@ -24,21 +24,19 @@ from mmbench.grid.worker import Outcome, WorkerSettings, run_one
 
 
 def _on_cpu(settings: WorkerSettings) -> bool:
-    if settings.device == "cpu":
-        return True
-    import torch
+    from mmbench.provenance import resolve_device
 
-    return settings.device == "auto" and not torch.cuda.is_available()
+    return settings.device == "cpu" or (settings.device == "auto" and resolve_device("auto").type == "cpu")
 
 
-def start_method(settings: WorkerSettings, threads: int) -> str:
-    """``fork`` for one-thread CPU workers on Linux, ``spawn`` otherwise.
+def start_method(settings: WorkerSettings) -> str:
+    """``fork`` for one-thread (``settings.threads == 1``) CPU workers on Linux, ``spawn`` otherwise.
 
     Forking is only safe when the child uses no CUDA and one thread: the child of a process that already
     ran a multi-threaded OpenMP region hangs in its own first multi-threaded region (GNU libgomp is not
     fork-safe), so every other case spawns a fresh interpreter.
     """
-    if sys.platform == "linux" and threads == 1 and _on_cpu(settings):
+    if sys.platform == "linux" and settings.threads == 1 and _on_cpu(settings):
         return "fork"
     return "spawn"
 
@@ -54,12 +52,10 @@ def preload(settings: WorkerSettings) -> None:
     feature_cache(settings)
 
 
-def _worker_main(conn: Connection, settings: WorkerSettings, device: str | None, threads: int) -> None:
-    """A worker: run each cell the driver sends until it sends ``None``."""
-    import torch
-
+def _worker_main(conn: Connection, settings: WorkerSettings, device: str | None) -> None:
+    """A worker: run each cell the driver sends until it sends ``None`` (``run_one`` sets the thread
+    count from ``settings.threads`` before any torch op)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
-    torch.set_num_threads(threads)  # before any torch op in this process
     try:
         while True:
             message = conn.recv()
@@ -104,11 +100,9 @@ class LocalPool:
     ``close()`` stops the workers, killing any still running a cell.
     """
 
-    def __init__(self, cells: Sequence[Cell], settings: WorkerSettings, jobs: int, threads: int,
-                 devices: Sequence[str] | None = None):
+    def __init__(self, cells: Sequence[Cell], settings: WorkerSettings, jobs: int, devices: Sequence[str] | None = None):
         self.settings = settings
-        self.threads = threads
-        self.start_method = "spawn" if devices else start_method(settings, threads)
+        self.start_method = "spawn" if devices else start_method(settings)
         if self.start_method == "fork":
             try:
                 preload(settings)
@@ -124,7 +118,7 @@ class LocalPool:
     def _start(self, method: str, device: str | None) -> _Worker:
         ctx = mp.get_context(method)
         parent, child = ctx.Pipe()
-        process = ctx.Process(target=_worker_main, args=(child, self.settings, device, self.threads), daemon=True)
+        process = ctx.Process(target=_worker_main, args=(child, self.settings, device), daemon=True)
         process.start()
         child.close()
         return _Worker(process, parent, device)

@@ -5,6 +5,7 @@ Ray is an optional extra (``pip install "mmbench[ray]"``), imported only here.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
 from mmbench.grid.cells import Cell
@@ -28,8 +29,7 @@ def run_ray(cells: Sequence[Cell], settings: WorkerSettings, address: str | None
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
         remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(run_one)
-        worker_settings = WorkerSettings(settings.dataset, settings.device, settings.cache_dir, settings.cache_enabled,
-                                         settings.threads or 1)
+        worker_settings = replace(settings, threads=settings.threads or 1)
         refs = {remote.remote(cell, worker_settings): cell for cell in longest_first(cells)}
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)

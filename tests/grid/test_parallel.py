@@ -81,7 +81,7 @@ def test_workers_fork_only_when_it_is_safe(device: str, threads: int, expected: 
     from mmbench.grid.local_pool import start_method
     from mmbench.grid.worker import WorkerSettings
 
-    assert start_method(WorkerSettings("digits", device), threads) == (expected if sys.platform == "linux" else "spawn")
+    assert start_method(WorkerSettings("digits", device, threads=threads)) == (expected if sys.platform == "linux" else "spawn")
 
 
 def test_spawned_workers_run_cells_too(write_grid, tmp_path: Path):

@@ -35,6 +35,12 @@ def mmbench_register_fusers(register: Register) -> None:
 
 
 @hookspec
+def mmbench_register_architectures(register: Register) -> None:
+    """Register multitask architectures (how tasks share parameters after fusion):
+    ``factory(in_dim: int, tasks: Sequence[str], width: int, **options) -> Architecture``."""
+
+
+@hookspec
 def mmbench_register_weightings(register: Register) -> None:
     """Register loss-weighting strategies: ``factory(n_tasks: int, seed: int = 0, **options) -> Weighting``."""
 

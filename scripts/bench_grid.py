@@ -77,7 +77,8 @@ def step_ratio(repeats: int = 3) -> float:
     from mmbench.grid.worker import WorkerSettings, _loaded, feature_cache
     from mmbench.plugins import get_registry
     from mmbench.provenance import resolve_device
-    from mmbench.train.cell_runner import SPLITS, _encoder_inputs, split_targets
+    from mmbench.train.cell_runner import encoder_inputs
+    from mmbench.train.prepare import SPLITS, split_targets
     from mmbench.train.loop import SplitTensors, train
     from mmbench.train.model import CellModel
 
@@ -92,8 +93,8 @@ def step_ratio(repeats: int = 3) -> float:
 
     def build() -> tuple[CellModel, dict[str, SplitTensors]]:
         torch.manual_seed(0)
-        encoders, inputs, _, _ = _encoder_inputs(cell, data, device, feature_cache(settings))
-        targets, _ = split_targets(cell, data)
+        encoders, inputs, _, _ = encoder_inputs(cell, data, device, feature_cache(settings))
+        targets, _ = split_targets(cell.tasks, data)
         fuser = get_registry("fusers").create("concat", {m: e.out_dim for m, e in encoders.items()})
         model = CellModel(encoders, tasks, None, fuser, trunk_dim=int(training["trunk_dim"]))
         return model, {s: SplitTensors(inputs[s], targets[s]) for s in SPLITS}

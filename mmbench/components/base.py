@@ -1,4 +1,4 @@
-"""The component contracts: encoders, aligners, fusers and loss-weighting strategies.
+"""The component contracts: encoders, aligners, fusers, multitask architectures and loss-weighting strategies.
 
 Every component is a :class:`torch.nn.Module` (so parameters register, move with ``.to(device)`` and
 appear in ``state_dict``). ``mmbench.testing`` checks these contracts; ``docs/plugins.md`` explains them.
@@ -102,6 +102,55 @@ class Fuser(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} is not a late-fusion fuser")
 
 
+@dataclass
+class ArchitectureOutput:
+    """One representation per task ``{task: [B, out_dim]}``, and the one representation every task's is
+    computed from (``shared``, ``[B, D]``) when the architecture has one (``None`` otherwise)."""
+
+    tasks: dict[str, Tensor]
+    shared: Tensor | None = None
+
+
+class Architecture(nn.Module):
+    """How tasks share parameters after fusion: maps the fused representation ``[B, in_dim]`` to one
+    representation per task ``{task: [B, out_dim]}``; the model puts one linear head per task on it.
+
+    Built by ``factory(in_dim: int, tasks: Sequence[str], width: int, **options)``: ``width`` is the
+    grid's ``training.trunk_dim`` (the representation width; 0 asks for none, which only hard sharing
+    accepts). Declares:
+
+    - ``out_dim``: the width of each task's representation;
+    - ``shared_parameters()``: the parameters more than one task's loss reaches (what Jacobian strategies
+      aggregate over); ``task_parameters(task)``: that task's own (only its loss reaches them). Together
+      they are every parameter, each once;
+    - ``has_shared_representation``: whether ``forward`` returns ``shared``, one tensor every task's
+      representation is computed from by task-specific parameters only (hard sharing's trunk output).
+      Strategies with ``wrt="representation"`` need it; the grid does not cross them with an
+      architecture that has none, and says so.
+    """
+
+    out_dim: int
+    has_shared_representation: ClassVar[bool] = False
+
+    def __init__(self, tasks: Sequence[str]):
+        super().__init__()
+        if not tasks:
+            raise ValueError("an architecture needs at least one task")
+        self.task_names: list[str] = list(tasks)
+
+    def forward(self, x: Tensor) -> ArchitectureOutput:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """Parameters shared by tasks (default: every parameter not returned by ``task_parameters``)."""
+        own = {id(p) for t in self.task_names for p in self.task_parameters(t)}
+        return [p for p in self.parameters() if id(p) not in own]
+
+    def task_parameters(self, task: str) -> list[nn.Parameter]:
+        """Parameters only ``task`` uses (default: none)."""
+        return []
+
+
 class Need(str, enum.Enum):
     """What a weighting strategy needs from the trainer each step."""
 
@@ -120,7 +169,9 @@ class Weighting(nn.Module):
       Learnable strategy parameters (UW's log-variances) are optimised with the model.
     - otherwise: the trainer builds the Jacobian ``J`` ``[T, N]`` the strategy asked for, calls
       ``aggregate(J, losses)`` and uses the returned ``[N]`` vector as the shared gradient; task-specific
-      parameters get their own task's gradient.
+      parameters get their own task's gradient (times ``task_parameter_weights``, default 1).
+    - ``need`` on the instance is what the trainer uses (a ``wrt`` option may change it); the ``need``
+      metadata given at registration must equal the class's default and is what ``mmbench list`` shows.
     - ``end_epoch(mean_losses)`` is called after every epoch (DWA); when ``wants_post_step_losses`` is
       true the trainer calls ``after_step(new_losses)`` with the same batch's losses after the
       optimiser step (FAMO).
@@ -159,6 +210,12 @@ class Weighting(nn.Module):
         """Gradient strategies: one update direction ``[N]`` from the Jacobian ``[T, N]``."""
         raise NotImplementedError(f"{type(self).__name__} is a loss-only strategy")
 
+    def task_parameter_weights(self, losses: Tensor) -> Tensor | None:
+        """Gradient strategies: the factor on each task's gradient for its *own* parameters (heads,
+        per-task layers), ``[T]``; ``None`` (default) means 1. DB-MTL returns ``1 / (L_t + ε)`` so the
+        heads get the log-loss gradient, as the method (and LibMTL) does."""
+        return None
+
     def end_epoch(self, mean_losses: Tensor) -> None:
         """Called with the epoch's mean training loss per task."""
 
@@ -189,6 +246,8 @@ def num_rows(inputs: EncoderInputs) -> int:
 __all__ = [
     "Aligner",
     "AlignerOutput",
+    "Architecture",
+    "ArchitectureOutput",
     "Encoder",
     "EncoderInputs",
     "Fuser",

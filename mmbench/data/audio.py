@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from mmbench.data.decode import Context
+from mmbench.data.context import Context
 from mmbench.data.errors import DatasetError
 from mmbench.data.validate import feature_class
 

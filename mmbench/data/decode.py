@@ -17,30 +17,13 @@ from typing import Any
 import numpy as np
 import torch
 
+from mmbench.data.context import Context
 from mmbench.data.errors import DatasetError
-from mmbench.data.spec import DatasetSpec, ModalitySpec
+from mmbench.data.spec import DatasetSpec
 from mmbench.data.validate import feature_class
 
 _GRAY_MODES = ("1", "L", "LA", "La")
 _WIDE_GRAY_MODES = ("I", "I;16", "I;16B", "I;16L", "I;16N")
-
-
-class Context:
-    """What every decoder needs to name the culprit in a message."""
-
-    def __init__(self, spec: DatasetSpec, modality: str, m: ModalitySpec, options: dict[str, Any]):
-        self.spec, self.modality, self.m, self.options = spec, modality, m, options
-
-    def where(self, column: str | None = None) -> str:
-        col = column or self.m.columns[0]
-        return f"dataset {self.spec.name!r}: modality {self.modality!r} (column {col!r})"
-
-    def missing(self, role: str, rows: np.ndarray, what: str, column: str | None = None) -> DatasetError:
-        shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
-        return DatasetError(
-            f"{self.where(column)} has {len(rows)} {what} value(s) in the {role} split (rows {shown} of that split). "
-            "Fix: drop those rows or fill them in (e.g. with `ds.filter` / `ds.map`), then point the spec at the result."
-        )
 
 
 def _image_size(ctx: Context) -> tuple[int, int] | None:

@@ -13,62 +13,17 @@ cells no weighting (their one loss is back-propagated as is).
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from dataclasses import dataclass
 from typing import Any
 
-from mmbench.grid.config import FAMILIES, ComponentChoice, GridConfig, GridConfigError
+from mmbench.components.choice import ComponentChoice
+from mmbench.grid.config import FAMILIES, GridConfig, GridConfigError
+from mmbench.train.cell import Cell
 
 #: Encoder used for a modality kind when the grid names none.
 DEFAULT_ENCODERS = {"image": "cnn", "text": "sentence-transformer", "tabular": "mlp", "audio": "mlp"}
-
-
-@dataclass(frozen=True)
-class Cell:
-    """One benchmark cell; ``cell_id`` is a stable hash of its full config."""
-
-    family: str
-    dataset: Any
-    modalities: tuple[str, ...]
-    tasks: tuple[str, ...]
-    encoders: tuple[tuple[str, ComponentChoice], ...]
-    aligner: ComponentChoice | None
-    fuser: ComponentChoice | None
-    weighting: ComponentChoice | None
-    seed: int
-    training: tuple[tuple[str, Any], ...]
-    #: robustness evaluation settings (JSON text), or None; only then part of the config and the hash
-    robustness: str | None = None
-
-    def config(self) -> dict[str, Any]:
-        """The full, JSON-able config (what the hash covers and the store records)."""
-        extra = {"robustness": json.loads(self.robustness)} if self.robustness is not None else {}
-        return extra | {
-            "family": self.family,
-            "dataset": self.dataset,
-            "modalities": list(self.modalities),
-            "tasks": list(self.tasks),
-            "encoders": {m: c.as_dict() for m, c in self.encoders},
-            "aligner": self.aligner.as_dict() if self.aligner else None,
-            "fuser": self.fuser.as_dict() if self.fuser else None,
-            "weighting": self.weighting.as_dict() if self.weighting else None,
-            "seed": self.seed,
-            "training": dict(self.training),
-        }
-
-    @property
-    def cell_id(self) -> str:
-        canonical = json.dumps(self.config(), sort_keys=True, separators=(",", ":"), default=str)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
-
-    @property
-    def label(self) -> str:
-        parts = ["+".join(self.modalities), "+".join(self.tasks),
-                 "/".join(c.label for _, c in self.encoders)]
-        parts += [c.label for c in (self.aligner, self.fuser, self.weighting) if c is not None]
-        return f"[{self.family}] " + " | ".join(parts) + f" | seed {self.seed}"
 
 
 @dataclass

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from mmbench.components.choice import ComponentChoice
+
 FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
 FAMILY_TITLES = {
     "st-sm": "single-task, single-modal",
@@ -37,30 +39,14 @@ class GridConfigError(ValueError):
     """A grid config that cannot run; the message names the key and the fix."""
 
 
-@dataclass(frozen=True)
-class ComponentChoice:
-    """A component name plus options, as written in a grid config (``name`` or ``{name: ..., opt: ...}``)."""
-
-    name: str
-    options: tuple[tuple[str, Any], ...] = ()
-
-    @classmethod
-    def parse(cls, raw: Any, where: str) -> "ComponentChoice":
-        if isinstance(raw, str):
-            return cls(raw)
-        if isinstance(raw, dict) and isinstance(raw.get("name"), str):
-            opts = {k: v for k, v in raw.items() if k != "name"}
-            return cls(raw["name"], tuple(sorted(opts.items())))
-        raise GridConfigError(f"{where}: expected a component name or {{name: ..., option: value}}, got {raw!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"name": self.name, **dict(self.options)}
-
-    @property
-    def label(self) -> str:
-        if not self.options:
-            return self.name
-        return self.name + "(" + ",".join(f"{k}={v}" for k, v in self.options) + ")"
+def parse_choice(raw: Any, where: str) -> ComponentChoice:
+    """A component name, or ``{name: ..., option: value}``, as written in a grid config."""
+    if isinstance(raw, str):
+        return ComponentChoice(raw, (), ())
+    if isinstance(raw, dict) and isinstance(raw.get("name"), str):
+        opts = {k: v for k, v in raw.items() if k != "name"}
+        return ComponentChoice(raw["name"], tuple(sorted(opts.items())), tuple(sorted(opts)))
+    raise GridConfigError(f"{where}: expected a component name or {{name: ..., option: value}}, got {raw!r}")
 
 
 @dataclass
@@ -147,10 +133,10 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
         dataset=dataset,
         modalities=[str(m) for m in _list(raw.get("modalities"), "modalities")] or None,
         tasks=[str(t) for t in _list(raw.get("tasks"), "tasks")] or None,
-        encoders={m: [ComponentChoice.parse(c, f"{source}: encoders.{m}") for c in _list(v, m)] for m, v in encoders_raw.items()},
-        aligners=[ComponentChoice.parse(c, f"{source}: aligners") for c in _list(raw.get("aligners", ["none"]), "aligners")],
-        fusers=[ComponentChoice.parse(c, f"{source}: fusers") for c in _list(raw.get("fusers", ["concat"]), "fusers")],
-        weightings=[ComponentChoice.parse(c, f"{source}: weightings") for c in _list(raw.get("weightings", ["ew"]), "weightings")],
+        encoders={m: [parse_choice(c, f"{source}: encoders.{m}") for c in _list(v, m)] for m, v in encoders_raw.items()},
+        aligners=[parse_choice(c, f"{source}: aligners") for c in _list(raw.get("aligners", ["none"]), "aligners")],
+        fusers=[parse_choice(c, f"{source}: fusers") for c in _list(raw.get("fusers", ["concat"]), "fusers")],
+        weightings=[parse_choice(c, f"{source}: weightings") for c in _list(raw.get("weightings", ["ew"]), "weightings")],
         seeds=seeds,
         families=families,
         training=training,

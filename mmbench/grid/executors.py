@@ -9,17 +9,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Iterator, Sequence
 
-from mmbench.grid.cells import Cell
 from mmbench.grid.local_pool import LocalPool, cpu_threads
+from mmbench.grid.scheduling import longest_first
 from mmbench.grid.worker import Outcome, WorkerSettings, run_one
+from mmbench.train.cell import Cell
 
 EXECUTORS = ("local", "ray")
-
-
-def longest_first(cells: Sequence[Cell]) -> list[Cell]:
-    """Cells in a rough longest-first order (tasks × modalities, more for multitask strategies), so that
-    parallel workers do not end with one long cell running alone."""
-    return sorted(cells, key=lambda c: -(len(c.tasks) * len(c.modalities) + (c.weighting is not None) * len(c.tasks)))
 
 
 def run_serial(cells: Sequence[Cell], settings: WorkerSettings) -> Iterator[Outcome]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
-from mmbench.grid.cells import Cell
+from mmbench.train.cell import Cell
 from mmbench.grid.worker import Outcome, WorkerSettings, run_one
 
 

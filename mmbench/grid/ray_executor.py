@@ -8,9 +8,9 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Iterator, Sequence
 
-from mmbench.grid.cells import Cell
-from mmbench.grid.executors import longest_first
+from mmbench.grid.scheduling import longest_first
 from mmbench.grid.worker import Outcome, WorkerSettings, run_one
+from mmbench.train.cell import Cell
 
 
 def _import_ray() -> Any:

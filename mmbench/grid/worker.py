@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from mmbench.grid.cells import Cell
+from mmbench.train.cell import Cell
 
 
 @dataclass
@@ -57,19 +57,33 @@ def feature_cache(settings: WorkerSettings) -> Any:
     return _CACHE[key]
 
 
+def execute_cell(cell: Cell, data: Any, device: Any, cache: Any) -> dict[str, Any]:
+    """Train ``cell``, then (when its grid asks) score the trained model under missing and perturbed
+    modalities; the result record. Raises on failure."""
+    from mmbench.train.cell_runner import train_cell
+
+    trained = train_cell(cell, data, device, cache)
+    if cell.robustness is not None:
+        from mmbench.robustness.evaluate import evaluate_robustness
+
+        trained.result["robustness"] = evaluate_robustness(
+            trained.model, encoders=trained.encoders, data=data, cell=cell, scale=trained.scale, device=device,
+            cache=cache, batch_size=int(cell.effective_training()["batch_size"]))
+    return trained.result
+
+
 def run_one(cell: Cell, settings: WorkerSettings, device_override: str | None = None) -> Outcome:
     """Run ``cell``; never raises for a cell's own failure (divergence, a component raising)."""
     import torch
 
     from mmbench.provenance import resolve_device
-    from mmbench.train.cell_runner import run_cell
 
     if settings.threads:
         torch.set_num_threads(settings.threads)
     started = time.time()
     try:
         device = resolve_device(device_override or settings.device)
-        result = run_cell(cell, _loaded(settings.dataset), device, feature_cache(settings))
+        result = execute_cell(cell, _loaded(settings.dataset), device, feature_cache(settings))
         return Outcome(cell, "ok", result, None, started)
     except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not a crash
         frames = traceback.extract_tb(exc.__traceback__)

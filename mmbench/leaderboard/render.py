@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-import numpy as np
 from tabulate import tabulate
 
 from mmbench.leaderboard.aggregate import FAMILIES, FailedCell, dataset_name, lower_is_better, main_metric
-from mmbench.leaderboard.stats import Interval
+from mmbench.leaderboard.format import Column, bold_table, escape, fmt_interval, _num  # noqa: F401 - re-exported
+from mmbench.leaderboard.robustness_render import robustness_section
 from mmbench.leaderboard.table import Analysis
 
 FAMILY_TITLES = {"st-sm": "Single-task, single-modal", "st-cm": "Single-task, cross-modal",
@@ -45,41 +44,6 @@ MEMORY_KINDS = {"cuda_max_allocated": "CUDA max allocated per cell",
                 "cell_peak_rss": "peak resident memory of the process during the cell (CPU; reset per cell)",
                 "process_peak_rss": "peak RSS of the process that ran the cell (CPU; cumulative over earlier cells "
                                     "in that process, so an upper bound)"}
-
-_SPECIAL = set("\\`*_[]<>|~&!#")
-
-
-def escape(text: Any) -> str:
-    """Escape markdown-significant characters (``|`` included) and fold whitespace, for a table cell."""
-    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in " ".join(str(text).split()))
-
-
-def _num(value: float, signed: bool = False, decimals: int | None = None) -> str:
-    if decimals is None:
-        decimals = 3 if abs(value) < 10 else 2 if abs(value) < 1000 else 0
-    return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
-
-
-def fmt_interval(iv: Interval, signed: bool = False, decimals: int | None = None) -> str:
-    if iv.n == 0 or not math.isfinite(iv.mean):
-        return "—"
-    text = _num(iv.mean, signed, decimals)
-    if iv.n == 1:
-        return f"{text} (n=1)"
-    if decimals is None:
-        decimals = 3 if abs(iv.mean) < 10 else 2 if abs(iv.mean) < 1000 else 0
-    return f"{text} ± {_num(iv.half_width, False, decimals)}"
-
-
-@dataclass
-class Column:
-    """A table column: header, direction (1 higher better, −1 lower better, 0 none), value for bold, text."""
-
-    header: str
-    direction: int
-    value: Callable[[Analysis], float]
-    text: Callable[[Analysis], str]
-
 
 def _arrow(direction: int) -> str:
     return {1: " ↑", -1: " ↓"}.get(direction, "")
@@ -151,23 +115,6 @@ def family_table(family: str, group: list[Analysis]) -> str:
     return bold_table(_columns(family, group), group)
 
 
-def bold_table(cols: list[Column], group: list[Analysis]) -> str:
-    """A GitHub table of ``cols`` over ``group``, the best value of each directed column in bold."""
-    cells = [[col.text(a) for col in cols] for a in group]
-    for j, col in enumerate(cols):
-        if not col.direction:
-            continue
-        values = np.array([col.value(a) for a in group], dtype=float)
-        finite = values[np.isfinite(values)]
-        if len(finite) < 2 or np.ptp(finite) == 0:  # nothing to single out
-            continue
-        top = finite.max() if col.direction > 0 else finite.min()
-        for i, v in enumerate(values):
-            if np.isfinite(v) and np.isclose(v, top, rtol=1e-12, atol=0.0):
-                cells[i][j] = f"**{cells[i][j]}**"
-    return tabulate(cells, headers=[c.header for c in cols], tablefmt="github", disable_numparse=True)
-
-
 def footer(family: str) -> str:
     lines = [INTERVALS, f"`{FORMULA}`. {BASELINES[family]}"]
     if family.endswith("cm"):
@@ -232,8 +179,6 @@ def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[s
             out += [f"{level} Cross-modal retrieval (test)", "", _retrieval_table(with_retrieval), "",
                     "Recall@k and MRR by cosine similarity between the aligned features of the two modalities; "
                     "mean ± 95% Student-t half-width over seeds.", ""]
-        from mmbench.leaderboard.robustness_render import robustness_section
-
         out += robustness_section([a for a in analyses if a.config.dataset == dataset], level)
     if not analyses:
         out += ["No cells stored yet.", ""]

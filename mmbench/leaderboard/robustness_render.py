@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmbench.leaderboard.aggregate import lower_is_better
-from mmbench.leaderboard.render import Column, bold_table, escape, fmt_interval
+from mmbench.leaderboard.format import Column, bold_table, escape, fmt_interval
 from mmbench.leaderboard.stats import t_interval
 from mmbench.leaderboard.table import Analysis
 

@@ -27,6 +27,7 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
     "mmbench.components.encoders",
     "mmbench.components.aligners",
     "mmbench.components.fusers",
+    "mmbench.components.architectures",
     "mmbench.components.weightings",
     "mmbench.data.builtin",
     "mmbench.robustness.builtin",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 #: The component kinds, in the order the pipeline uses them.
-KINDS: tuple[str, ...] = ("encoders", "aligners", "fusers", "weightings", "datasets", "perturbations")
+KINDS: tuple[str, ...] = ("encoders", "aligners", "fusers", "architectures", "weightings", "datasets", "perturbations")
 
 SINGULAR = {kind: kind[:-1] for kind in KINDS}
 

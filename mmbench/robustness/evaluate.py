@@ -12,7 +12,7 @@ What a cell runs when its grid sets ``robustness:`` (``docs/robustness.md``):
    and those features are cached under the data, modality, encoder, perturbation, level and seed — not
    the cell — so a grid encodes each perturbed split once. A trainable encoder gets ``preprocess(values)``.
 
-Scores per task (main metric; regression de-standardised as in ``run_cell``) go into the returned,
+Scores per task (main metric; regression de-standardised as in ``train_cell``) go into the returned,
 JSON-able dict; :mod:`mmbench.robustness.scores` gives the formulas.
 """
 
@@ -31,11 +31,11 @@ from mmbench.data.spec import LOWER_IS_BETTER, LoadedDataset, TaskInfo
 from mmbench.robustness.perturbations import Perturbation
 from mmbench.robustness.scores import mean_finite, missing_drop, relative_robustness
 from mmbench.robustness.settings import RobustnessSettings, choices_by_kind, parse_settings
-from mmbench.train.cell_runner import split_targets, encode_all, fit_on_train
 from mmbench.train.features import FeatureCache
 from mmbench.train.loop import SplitTensors, predict
 from mmbench.train.metrics import score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
+from mmbench.train.prepare import encode_all, fit_on_train, split_targets
 
 SPLIT = "test"
 
@@ -53,7 +53,7 @@ class ModelInputs:
 
     def _encode(self, modality: str, values: Any) -> Tensor:
         enc = self.encoders[modality]
-        fit_on_train(enc, modality, self.data)  # a cache hit in run_cell leaves the original encoder unfitted
+        fit_on_train(enc, modality, self.data)  # a cache hit in train_cell leaves the original encoder unfitted
         self.encoded += 1
         return encode_all(enc, enc.preprocess(values), self.device)
 
@@ -63,7 +63,7 @@ class ModelInputs:
 
     def clean(self, modality: str) -> Any:
         values = self.data.splits[SPLIT].modalities[modality]
-        if self.frozen(modality):  # the same key as run_cell's frozen_features: normally a hit
+        if self.frozen(modality):  # the same key as train_cell's frozen_features: normally a hit
             return to_device(self.cache.get_or_compute(self._key(modality), lambda: self._encode(modality, values)), self.device)
         return to_device(self.model.encoders[modality].preprocess(values), self.device)
 
@@ -119,7 +119,7 @@ def evaluate_robustness(model: CellModel, *, encoders: Mapping[str, Encoder], da
     main = {t.name: t.main_metric for t in tasks}
     lower = {t: m in LOWER_IS_BETTER for t, m in main.items()}
     feed = ModelInputs(model, encoders, data, device, cache)
-    score = Scorer(model, tasks, split_targets(cell, data)[0][SPLIT], scale, batch_size)  # standardised as in run_cell
+    score = Scorer(model, tasks, split_targets(cell.tasks, data)[0][SPLIT], scale, batch_size)  # standardised as in run_cell
     modalities = list(model.modalities)
     clean_inputs = {m: feed.clean(m) for m in modalities}
     clean = score(clean_inputs)

@@ -1,166 +1,149 @@
-"""Run one cell end to end: build components from the registries, train, select, score, record."""
+"""Train one cell end to end: build components from the registries, train, select, score, record.
+
+:func:`train_cell` returns the trained model with everything test-time evaluation needs; the cell
+worker (:mod:`mmbench.grid.worker`) runs robustness on it afterwards. With ``final=False`` (a tuning
+trial) only the train and validation splits are prepared and scored: the test split is never read.
+"""
 
 from __future__ import annotations
 
 import time
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Sequence
 
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Encoder, num_rows, take, to_device
+from mmbench.components.base import Encoder, to_device
 from mmbench.data.spec import LoadedDataset
-from mmbench.grid.cells import Cell
 from mmbench.plugins import get_registry
 from mmbench.provenance import device_description, versions
+from mmbench.train.cell import Cell
 from mmbench.train.features import FeatureCache
-from mmbench.train.loop import SplitTensors, predict, train
+from mmbench.train.loop import EpochCallback, SplitTensors, predict, train
 from mmbench.train.memory import peak_mb, reset_peak
 from mmbench.train.metrics import retrieval_metrics, score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
-
-SPLITS = ("train", "validation", "test")
-
-
-@torch.no_grad()
-def encode_all(encoder: Encoder, inputs: Any, device: torch.device, batch_size: int = 256) -> Tensor:
-    encoder.eval().to(device)
-    n = num_rows(inputs)
-    return torch.cat([encoder(to_device(take(inputs, slice(i, i + batch_size)), device)).float().cpu()
-                      for i in range(0, n, batch_size)])
+from mmbench.train.prepare import SPLITS, fit_on_train, frozen_features, majority_accuracy, split_targets
 
 
-def fit_on_train(enc: Encoder, modality: str, data: LoadedDataset) -> Any:
-    """Preprocess the training split and ``fit`` the encoder on it, once per encoder object; returns the
-    preprocessed training inputs. A frozen encoder whose features came from the cache was never fitted:
-    whoever needs it to encode new values (robustness) calls this first."""
-    if getattr(enc, "_mmbench_train_inputs", None) is None:
-        train_inputs = enc.preprocess(data.splits["train"].modalities[modality])
-        enc.fit(train_inputs)
-        enc._mmbench_train_inputs = train_inputs
-    return enc._mmbench_train_inputs
+@dataclass
+class TrainedCell:
+    """A trained cell: the model (best validation epoch), the original encoders (frozen ones real, for
+    re-encoding perturbed inputs), the regression scales, and the result record."""
+
+    cell: Cell
+    model: CellModel
+    encoders: dict[str, Encoder]
+    scale: dict[str, tuple[float, float]]
+    result: dict[str, Any]
 
 
-def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: torch.device,
-                    cache: FeatureCache) -> dict[str, Tensor] | None:
-    """Features of a frozen encoder for every split, from the cache or computed once; ``None`` when
-    the encoder is trainable (or gives no fingerprint), or caching is off: the encoder then runs inside
-    the model on every batch."""
-    fingerprint = enc.fingerprint() if enc.frozen and cache.enabled else None
-    if fingerprint is None:
-        return None
-
-    def compute(split: str) -> Tensor:
-        train_inputs = fit_on_train(enc, modality, data)
-        inputs = train_inputs if split == "train" else enc.preprocess(data.splits[split].modalities[modality])
-        return encode_all(enc, inputs, device)
-
-    return {s: cache.get_or_compute(FeatureCache.key(data.fingerprint, s, modality, fingerprint), lambda s=s: compute(s))
-            for s in SPLITS}
-
-
-def _encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache
-                    ) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int, dict[str, Encoder]]:
+def encoder_inputs(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache,
+                   splits: Sequence[str] = SPLITS) -> tuple[dict[str, Encoder], dict[str, dict[str, Any]], int, dict[str, Encoder]]:
     """Encoders for the model (frozen ones swapped for their cached features), inputs per split, the
     frozen parameter count, and the original encoders (robustness re-encodes perturbed inputs with them)."""
     encoders: dict[str, Encoder] = {}
     originals: dict[str, Encoder] = {}
-    inputs: dict[str, dict[str, Any]] = {s: {} for s in SPLITS}
+    inputs: dict[str, dict[str, Any]] = {s: {} for s in splits}
     frozen_params = 0
-    for m, choice in cell.encoders:
+    for m, _ in cell.encoders:
+        choice = cell.effective_encoder(m)
         enc = get_registry("encoders").create(choice.name, data.modality_info[m], **dict(choice.options))
         originals[m] = enc
-        features = frozen_features(enc, m, data, device, cache)
+        features = frozen_features(enc, m, data, device, cache, splits)
         if features is None:
             inputs["train"][m] = fit_on_train(enc, m, data)
-            for s in SPLITS[1:]:
+            for s in splits[1:]:
                 inputs[s][m] = enc.preprocess(data.splits[s].modalities[m])
             encoders[m] = enc
             continue
-        for s in SPLITS:
+        for s in splits:
             inputs[s][m] = features[s]
         frozen_params += enc.num_parameters()
         encoders[m] = CachedFeatures(features["train"].shape[1])  # no need to load the encoder's model
     return encoders, inputs, frozen_params, originals
 
 
-def split_targets(cell: Cell, data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
-    """Targets per split; regression targets standardised with training statistics."""
-    scale: dict[str, tuple[float, float]] = {}
-    for t in cell.tasks:
-        if data.task_info[t].type == "regression":
-            y = torch.as_tensor(data.splits["train"].targets[t], dtype=torch.float32)
-            scale[t] = (float(y.mean()), float(y.std().clamp_min(1e-8)))
-    out = {}
-    for s in SPLITS:
-        out[s] = {}
-        for t in cell.tasks:
-            y = torch.as_tensor(data.splits[s].targets[t])
-            if t in scale:
-                y = (y.float() - scale[t][0]) / scale[t][1]
-            out[s][t] = y
-    return out, scale
+def build_model(cell: Cell, data: LoadedDataset, encoders: dict[str, Encoder], device: torch.device) -> tuple[CellModel, Any]:
+    """The cell's model and weighting strategy (components built from the registries, tuned options applied)."""
+    tasks = [data.task_info[t] for t in cell.tasks]
+    training = cell.effective_training()
+    dims = {m: e.out_dim for m, e in encoders.items()}
+    aligner = fuser = weighting = None
+    if (choice := cell.effective("aligner")) is not None:
+        aligner = get_registry("aligners").create(choice.name, dims, **dict(choice.options))
+        dims = dict(aligner.out_dims)
+    if (choice := cell.effective("fuser")) is not None:
+        fuser = get_registry("fusers").create(choice.name, dims, **dict(choice.options))
+    if (choice := cell.effective("weighting")) is not None:
+        weighting = get_registry("weightings").create(choice.name, len(tasks), seed=cell.seed, **dict(choice.options)).to(device)
+    arch = cell.effective("architecture")
+    make = None
+    if arch is not None:
+        entry, options, width = get_registry("architectures").get(arch.name), dict(arch.options), int(training["trunk_dim"])
+        make = lambda in_dim: entry.create(in_dim, list(cell.tasks), width, **options)  # noqa: E731
+    model = CellModel(encoders, tasks, aligner, fuser, trunk_dim=int(training["trunk_dim"]), architecture=make).to(device)
+    return model, weighting
 
 
-def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None) -> dict[str, Any]:
-    """Train and score ``cell``; returns the result record (raises on failure; the caller stores it)."""
+def train_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None, *,
+               final: bool = True, on_epoch: EpochCallback | None = None) -> TrainedCell:
+    """Train and score ``cell`` (raises on failure; the caller stores it). ``final=False``: a tuning
+    trial — the test split is neither prepared nor scored."""
     cache = cache if cache is not None else FeatureCache()
+    splits = SPLITS if final else SPLITS[:2]
     torch.manual_seed(cell.seed)
     peak_kind = reset_peak(device)
     tasks = [data.task_info[t] for t in cell.tasks]
     started = time.perf_counter()
-    encoders, inputs, frozen_params, originals = _encoder_inputs(cell, data, device, cache)
-    targets, scale = split_targets(cell, data)
-    splits = {s: SplitTensors({m: to_device(v, device) for m, v in inputs[s].items()},
-                              {t: v.to(device) for t, v in targets[s].items()}) for s in SPLITS}
+    encoders, inputs, frozen_params, originals = encoder_inputs(cell, data, device, cache, splits)
+    all_targets, scale = split_targets(cell.tasks, data)
+    targets = {s: all_targets[s] for s in splits}
+    tensors = {s: SplitTensors({m: to_device(v, device) for m, v in inputs[s].items()},
+                               {t: v.to(device) for t, v in targets[s].items()}) for s in splits}
     prep_seconds = time.perf_counter() - started
 
     torch.manual_seed(cell.seed)
-    dims = {m: e.out_dim for m, e in encoders.items()}
-    aligner = fuser = weighting = None
-    if cell.aligner is not None:
-        aligner = get_registry("aligners").create(cell.aligner.name, dims, **dict(cell.aligner.options))
-        dims = dict(aligner.out_dims)
-    if cell.fuser is not None:
-        fuser = get_registry("fusers").create(cell.fuser.name, dims, **dict(cell.fuser.options))
-    if cell.weighting is not None:
-        weighting = get_registry("weightings").create(cell.weighting.name, len(tasks), seed=cell.seed,
-                                                      **dict(cell.weighting.options)).to(device)
-    training = dict(cell.training)
-    model = CellModel(encoders, tasks, aligner, fuser, trunk_dim=int(training["trunk_dim"])).to(device)
+    model, weighting = build_model(cell, data, encoders, device)
+    training = cell.effective_training()
+    val_targets = targets["validation"]
+
+    def score_val(preds: dict[str, Tensor]) -> dict[str, dict[str, float]]:
+        return score_tasks(tasks, preds, val_targets, scale)
 
     t0 = time.perf_counter()
-    report = train(model, weighting, splits["train"], splits["validation"], tasks, training, cell.seed, device)
+    report = train(model, weighting, tensors["train"], tensors["validation"], tasks, training, cell.seed, device,
+                   score=score_val, on_epoch=on_epoch)
     train_seconds = time.perf_counter() - t0
 
     metrics: dict[str, Any] = {}
-    for s in ("validation", "test"):
-        preds, aligned = predict(model, splits[s], int(training["batch_size"]))
+    for s in splits[1:]:
+        preds, aligned = predict(model, tensors[s], int(training["batch_size"]))
         metrics[s] = score_tasks(tasks, preds, targets[s], scale)
-        if s == "test" and aligner is not None and type(aligner).min_modalities >= 2:
+        if s == "test" and model.aligner is not None and type(model.aligner).min_modalities >= 2:
             mods = sorted(aligned)
             for i, a in enumerate(mods):
                 for b in mods[i + 1:]:
                     if aligned[a].shape[1] == aligned[b].shape[1]:
                         metrics["retrieval"] = metrics.get("retrieval", {}) | {f"{a}-{b}": retrieval_metrics(aligned[a], aligned[b])}
-    robustness = None
-    if cell.robustness is not None:
-        from mmbench.robustness.evaluate import evaluate_robustness
-
-        robustness = evaluate_robustness(model, encoders=originals, data=data, cell=cell, scale=scale, device=device,
-                                         cache=cache, batch_size=int(training["batch_size"]))
-    return {
+    chance = {s: {t.name: majority_accuracy(targets[s][t.name]) for t in tasks if t.type == "classification"}
+              for s in splits[1:]}
+    result = {
         "metrics": metrics,
-        **({"robustness": robustness} if robustness is not None else {}),
+        "chance": chance,
         "task_types": {t.name: t.type for t in tasks},
         "weights": report.mean_weights([t.name for t in tasks]),
         "train_seconds": train_seconds,
         "prep_seconds": prep_seconds,
         "epochs_run": report.epochs_run,
         "best_epoch": report.best_epoch,
+        "converged": report.converged,
+        "stopped_by": report.stopped_by,
         "steps": report.steps,
         "backward_passes": report.backward_passes,
         "history": report.history,
+        "hparams": dict(cell.hparams),
         "params": sum(p.numel() for p in model.parameters()) + frozen_params,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "peak_memory_mb": peak_mb(device, peak_kind),
@@ -169,5 +152,11 @@ def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Featu
         "versions": versions(),
         "dataset_notes": list(data.notes),
         "dataset_fingerprint": data.fingerprint,
-        "sizes": {s: len(splits[s]) for s in SPLITS},
+        "sizes": {s: len(tensors[s]) for s in splits},
     }
+    return TrainedCell(cell, model, originals, scale, result)
+
+
+def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None) -> dict[str, Any]:
+    """Train and score ``cell`` without robustness; the result record (see :func:`train_cell`)."""
+    return train_cell(cell, data, device, cache).result

@@ -2,7 +2,12 @@
 
 Model selection: after every epoch the model is scored on the validation split by the unweighted mean
 of the per-task losses; the epoch with the lowest value is kept (ties: the earlier epoch), and training
-stops after ``patience`` epochs without improvement. Test metrics come from that epoch's weights.
+stops after ``patience`` epochs without improvement (``epochs`` is the cap). Test metrics come from that
+epoch's weights. **Convergence:** a run whose best validation epoch is its last one was still improving
+when it stopped; its report says ``converged = False`` (the leaderboard marks it ⚠).
+
+Every epoch also records the validation main metric per task (``history``), which tuning's pruner reads
+through ``on_epoch``.
 """
 
 from __future__ import annotations
@@ -10,7 +15,7 @@ from __future__ import annotations
 import copy
 import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import torch
 from torch import Tensor
@@ -19,7 +24,12 @@ from mmbench.components.base import EncoderInputs, Weighting, num_rows, take
 from mmbench.data.spec import TaskInfo
 from mmbench.train.metrics import task_loss
 from mmbench.train.model import CellModel, Forward
-from mmbench.train.step import DivergenceError, backward
+from mmbench.train.step import DivergenceError, backward, checked_weights
+
+#: ``score(predictions) -> {task: {metric: value}}`` on the validation split (original scale)
+Scorer = Callable[[dict[str, Tensor]], dict[str, dict[str, float]]]
+#: ``on_epoch(epoch, history_entry)``, after each epoch's validation; may raise to stop the run (pruning)
+EpochCallback = Callable[[int, dict[str, Any]], None]
 
 
 @dataclass
@@ -45,7 +55,14 @@ class TrainReport:
     steps: int = 0
     backward_passes: int = 0
     weight_sum: Tensor | None = None
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
+    #: why training ended: ``patience`` (early stopping) or ``epochs`` (the cap)
+    stopped_by: str = "epochs"
+
+    @property
+    def converged(self) -> bool:
+        """False when the best validation epoch is the last one run (still improving when stopped)."""
+        return self.epochs_run > 0 and self.best_epoch < self.epochs_run
 
     def mean_weights(self, tasks: list[str]) -> dict[str, float]:
         if self.weight_sum is None or self.steps == 0:
@@ -64,19 +81,27 @@ def _check_finite(losses: Tensor, fwd: Forward, tasks: list[TaskInfo], where: st
     if bad:
         who = f" under weighting {type(weighting).__name__}" if weighting is not None else ""
         raise DivergenceError(f"training diverged{who} at {where}: non-finite loss for {', '.join(bad)}; "
-                              "lower the learning rate or check the strategy")
+                              "lower the learning rate (or set training.grad_clip), or check the strategy")
 
 
 @torch.no_grad()
-def evaluate_loss(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_size: int) -> float:
+def evaluate(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_size: int) -> tuple[float, dict[str, Tensor]]:
+    """Mean (over tasks) of the per-task mean loss on ``data``, and the predictions, in one pass."""
     model.eval()
     total, n = torch.zeros(len(tasks)), 0
+    preds: dict[str, list[Tensor]] = {t.name: [] for t in tasks}
     for start in range(0, len(data), batch_size):
         batch = data.batch(slice(start, start + batch_size))
         fwd = model(batch.inputs)
         total += losses_of(fwd, batch.targets, tasks).cpu() * len(batch)
         n += len(batch)
-    return float((total / max(n, 1)).mean())
+        for t in tasks:
+            preds[t.name].append(fwd.predictions[t.name].float().cpu())
+    return float((total / max(n, 1)).mean()), {t: torch.cat(v) for t, v in preds.items()}
+
+
+def evaluate_loss(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_size: int) -> float:
+    return evaluate(model, data, tasks, batch_size)[0]
 
 
 @torch.no_grad()
@@ -102,22 +127,34 @@ def make_optimizer(params: list[torch.nn.Parameter], training: Mapping[str, Any]
     return cls(params, lr=lr, weight_decay=wd)
 
 
+def _main_scores(scores: dict[str, dict[str, float]], tasks: list[TaskInfo]) -> dict[str, float]:
+    return {t.name: scores[t.name][t.main_metric] for t in tasks if t.name in scores}
+
+
 def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensors, val_data: SplitTensors,
-          tasks: list[TaskInfo], training: Mapping[str, Any], seed: int, device: torch.device) -> TrainReport:
-    """Train ``model`` in place and load the weights of the best validation epoch."""
+          tasks: list[TaskInfo], training: Mapping[str, Any], seed: int, device: torch.device,
+          score: Scorer | None = None, on_epoch: EpochCallback | None = None) -> TrainReport:
+    """Train ``model`` in place and load the weights of the best validation epoch.
+
+    ``score`` turns validation predictions into metrics (recorded per epoch as ``val`` main metrics);
+    ``on_epoch`` is called after each epoch with its history entry (tuning reports it to the pruner).
+    """
     params = [p for p in model.parameters() if p.requires_grad]
     if weighting is not None:
         params += [p for p in weighting.parameters() if p.requires_grad]
     optimizer = make_optimizer(params, training)
     generator = torch.Generator().manual_seed(seed)
     batch_size, patience = int(training["batch_size"]), int(training["patience"])
+    clip = float(training.get("grad_clip") or 0.0)
+    align_weight = float(training["align_weight"])
     amp = bool(training.get("amp")) and device.type == "cuda"
     report = TrainReport()
     best_state = copy.deepcopy(model.state_dict())
     for epoch in range(int(training["epochs"])):
         model.train()
         order = torch.randperm(len(train_data), generator=generator).to(device)
-        epoch_losses = torch.zeros(len(tasks))
+        epoch_losses = torch.zeros(len(tasks), device=device)
+        weight_sum = torch.zeros(len(tasks))
         n_batches = 0
         for start in range(0, len(order), batch_size):
             if len(order) - start == 1 and start > 0:
@@ -127,30 +164,47 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
                 fwd = model(batch.inputs)
             losses = losses_of(fwd, batch.targets, tasks)
-            _check_finite(losses, fwd, tasks, f"epoch {epoch + 1}, step {report.steps + 1}", weighting)
-            report.backward_passes += backward(model, fwd, losses, weighting, float(training["align_weight"]))
+            if report.steps == 0 or device.type == "cpu":  # on CUDA the epoch's mean loss is checked instead (no sync per step)
+                _check_finite(losses, fwd, tasks, f"epoch {epoch + 1}, step {report.steps + 1}", weighting)
+            report.backward_passes += backward(model, fwd, losses, weighting, align_weight)
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(params, clip)
             optimizer.step()
             if weighting is not None:
                 if weighting.wants_post_step_losses:
-                    with torch.no_grad():
-                        weighting.after_step(losses_of(model(batch.inputs), batch.targets, tasks).detach())
-                w = torch.as_tensor(weighting.last_weights, dtype=torch.float32).detach().cpu()
-                report.weight_sum = w if report.weight_sum is None else report.weight_sum + w
-            epoch_losses += losses.detach().cpu()
+                    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                        after = model(batch.inputs)  # the same precision as the loss it is compared with
+                    weighting.after_step(losses_of(after, batch.targets, tasks).detach())
+                weight_sum += checked_weights(weighting).cpu()
+            epoch_losses += losses.detach()
             n_batches += 1
             report.steps += 1
         if weighting is not None:
-            weighting.end_epoch(epoch_losses / max(n_batches, 1))
-        val_loss = evaluate_loss(model, val_data, tasks, batch_size)
+            report.weight_sum = weight_sum if report.weight_sum is None else report.weight_sum + weight_sum
+        mean_losses = (epoch_losses / max(n_batches, 1)).cpu()
+        if not torch.isfinite(mean_losses).all():
+            raise DivergenceError(f"training diverged at epoch {epoch + 1}: mean training loss {mean_losses.tolist()}; "
+                                  "lower the learning rate (or set training.grad_clip), or check the strategy")
+        if weighting is not None:
+            weighting.end_epoch(mean_losses)
+        val_loss, val_preds = evaluate(model, val_data, tasks, batch_size)
         if not math.isfinite(val_loss):
             raise DivergenceError(f"training diverged at epoch {epoch + 1}: validation loss is {val_loss}")
-        report.history.append({"epoch": epoch + 1, "train_loss": float(epoch_losses.mean() / max(n_batches, 1)),
-                               "val_loss": val_loss})
+        entry: dict[str, Any] = {"epoch": epoch + 1, "train_loss": float(mean_losses.mean()),
+                                 "train_losses": {t.name: float(v) for t, v in zip(tasks, mean_losses)},
+                                 "val_loss": val_loss}
+        if score is not None:
+            entry["val"] = _main_scores(score(val_preds), tasks)
+        report.history.append(entry)
         report.epochs_run = epoch + 1
-        if val_loss < report.best_val_loss:
+        improved = val_loss < report.best_val_loss
+        if improved:
             report.best_val_loss, report.best_epoch = val_loss, epoch + 1
             best_state = copy.deepcopy(model.state_dict())
-        elif epoch + 1 - report.best_epoch >= patience:
+        if on_epoch is not None:
+            on_epoch(epoch + 1, entry)
+        if not improved and epoch + 1 - report.best_epoch >= patience:
+            report.stopped_by = "patience"
             break
     model.load_state_dict(best_state)
     return report

@@ -12,7 +12,6 @@ import math
 from typing import Mapping, Sequence
 
 import numpy as np
-import torch
 from sklearn import metrics as skm
 from torch import Tensor
 from torch.nn import functional as F

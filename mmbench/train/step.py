@@ -3,11 +3,21 @@
 No branching on strategy names: the strategy's declared :class:`~mmbench.components.base.Need` decides.
 
 - no strategy (single task) or ``Need.LOSSES``: back-propagate the (combined) loss.
-- ``Need.PARAM_JACOBIAN``: one ``autograd.grad`` per task over the shared and head parameters gives
-  ``J [T, P]``; the strategy aggregates the shared columns; each head keeps its own task's gradient.
-- ``Need.REPR_JACOBIAN``: the same w.r.t. the shared representation (trunk output, MGDA-UB style, Sener &
-  Koltun 2018); the aggregate is back-propagated from the representation into the shared parameters.
-The alignment loss (weighted by ``align_weight``) is always added to the shared gradient unchanged.
+- ``Need.PARAM_JACOBIAN``: one ``autograd.grad`` per task over the shared and task-specific parameters
+  gives ``J [T, P]``; the strategy aggregates the shared columns; each task-specific parameter (heads,
+  per-task layers) keeps its own task's gradient, times ``task_parameter_weights``.
+- ``Need.REPR_JACOBIAN``: the same w.r.t. the shared representation (MGDA-UB, Sener & Koltun 2018);
+  the aggregate is back-propagated from the representation into the parameters before it, and every
+  parameter after it (heads, per-task layers, a late fuser's weights) gets the gradient of the task
+  losses (times ``task_parameter_weights``).
+
+**Alignment loss.** It enters with weight ``align_weight × mean(w)``, where ``w`` are the task weights
+the strategy applied at that step (``last_weights``; EW: all 1; no strategy: 1). So its weight relative to
+the average task is ``align_weight`` under every strategy, whether its weights sum to T (EW), to 1
+(RLW, FAMO, MGDA) or to anything else (PCGrad).
+
+**Checks.** Non-finite task weights, objective or update direction from the strategy (with finite task
+losses) raise :class:`StrategyError`, which blames the strategy rather than the learning rate.
 """
 
 from __future__ import annotations
@@ -23,6 +33,10 @@ from mmbench.train.model import CellModel, Forward
 
 class DivergenceError(RuntimeError):
     """Training produced a non-finite loss; the cell is stored as failed with this message."""
+
+
+class StrategyError(DivergenceError):
+    """The weighting strategy produced non-finite weights, objective or update from finite task losses."""
 
 
 def _jacobian(losses: Tensor, wrt: Sequence[Tensor]) -> Tensor:
@@ -41,37 +55,89 @@ def _split(vector: Tensor, like: Sequence[Tensor]) -> list[Tensor]:
     return out
 
 
+def _blame(weighting: Weighting, what: str, value: Tensor) -> StrategyError:
+    cls = type(weighting)
+    return StrategyError(
+        f"weighting strategy {cls.__name__} ({cls.__module__}) produced {what} from finite task losses "
+        f"({value.detach().flatten()[:8].tolist()}); the task losses and learning rate are not the cause. "
+        "Fix the strategy (check divisions, logs and normalisations), or drop it from the grid")
+
+
+def checked_weights(weighting: Weighting) -> Tensor:
+    """The strategy's ``last_weights`` as a float tensor, or :class:`StrategyError` when not finite."""
+    w = torch.as_tensor(weighting.last_weights, dtype=torch.float32).detach()
+    if not torch.isfinite(w).all():
+        raise _blame(weighting, "non-finite task weights (last_weights)", w)
+    return w
+
+
+def _align_scale(weighting: Weighting | None, align_weight: float) -> Tensor | float:
+    if weighting is None:
+        return align_weight
+    return align_weight * checked_weights(weighting).mean()
+
+
+def _task_weights(weighting: Weighting, losses: Tensor) -> Tensor | None:
+    w = weighting.task_parameter_weights(losses.detach())
+    if w is None:
+        return None
+    w = torch.as_tensor(w).to(losses)
+    if not torch.isfinite(w).all():
+        raise _blame(weighting, "non-finite task_parameter_weights", w)
+    return w
+
+
 def backward(model: CellModel, fwd: Forward, losses: Tensor, weighting: Weighting | None, align_weight: float = 1.0) -> int:
     """Fill ``.grad`` for one step; returns the number of backward passes made."""
-    align = fwd.align_loss * align_weight if fwd.align_loss is not None else None
-    shared = model.shared_parameters() if weighting is not None and weighting.need is not Need.LOSSES else []
-    if not shared:  # single task, a loss-only strategy, or nothing shared to aggregate over
-        total = weighting.combine(losses) if weighting is not None and weighting.need is Need.LOSSES else losses.sum()
-        (total + align if align is not None else total).backward()
+    align = fwd.align_loss
+    need = weighting.need if weighting is not None else Need.LOSSES
+    shared = model.shared_parameters() if need is not Need.LOSSES else []
+    if weighting is None or need is Need.LOSSES or not shared:  # single task, loss-only, or nothing shared
+        if weighting is not None and need is Need.LOSSES:
+            total = weighting.combine(losses)
+            if not torch.isfinite(total):
+                raise _blame(weighting, f"a non-finite objective ({float(total.detach())})", losses)
+        else:
+            total = losses.sum()
+        if align is not None:
+            total = total + align * _align_scale(weighting if need is Need.LOSSES else None, align_weight)
+        total.backward()
         return 1
-    if weighting.need is Need.PARAM_JACOBIAN:
-        heads = model.task_parameters()
-        jac = _jacobian(losses, shared + heads)  # one pass per task; head columns give the heads' gradients
+    head_w = _task_weights(weighting, losses)
+    if need is Need.PARAM_JACOBIAN:
+        own = model.task_parameters()
+        jac = _jacobian(losses, shared + own)  # one pass per task; own columns give each task's own gradient
         n_shared = sum(p.numel() for p in shared)
         direction = weighting.aggregate(jac[:, :n_shared], losses.detach())
-        for p, g in zip(shared + heads, _split(torch.cat([direction, jac[:, n_shared:].sum(dim=0)]), shared + heads)):
+        if not torch.isfinite(direction).all():
+            raise _blame(weighting, "a non-finite update direction", direction)
+        own_grad = jac[:, n_shared:].sum(dim=0) if head_w is None else head_w @ jac[:, n_shared:]
+        for p, g in zip(shared + own, _split(torch.cat([direction, own_grad]), shared + own)):
             p.grad = g.clone()
         if align is not None:
-            for p, g in zip(shared, torch.autograd.grad(align, shared, allow_unused=True)):
+            scaled = align * _align_scale(weighting, align_weight)
+            for p, g in zip(shared, torch.autograd.grad(scaled, shared, allow_unused=True)):
                 if g is not None:
                     p.grad += g
         return losses.shape[0] + (align is not None)
     reps = fwd.representation
+    if not reps:
+        raise ValueError(f"{type(weighting).__name__} needs the shared representation, and this model's "
+                         "architecture has none; use wrt='params' (the grid never crosses these in)")
     jac = _jacobian(losses, reps)
     direction = weighting.aggregate(jac, losses.detach())
-    heads = model.task_parameters()
-    head_grads = torch.autograd.grad(losses.sum(), heads, retain_graph=True, allow_unused=True)
-    for p, g in zip(heads, head_grads):
-        if g is not None:
-            p.grad = g if p.grad is None else p.grad + g
+    if not torch.isfinite(direction).all():
+        raise _blame(weighting, "a non-finite update direction", direction)
+    upstream = {id(p) for p in model.upstream_parameters()}
+    after = [p for p in model.parameters() if p.requires_grad and id(p) not in upstream]
+    if after:
+        objective = losses.sum() if head_w is None else (head_w * losses).sum()
+        for p, g in zip(after, torch.autograd.grad(objective, after, retain_graph=True, allow_unused=True)):
+            if g is not None:
+                p.grad = g if p.grad is None else p.grad + g
     roots, grads = list(reps), _split(direction, reps)
     if align is not None:
-        roots.append(align)
+        roots.append(align * _align_scale(weighting, align_weight))
         grads.append(torch.ones_like(align))
     torch.autograd.backward(roots, grads)
     return losses.shape[0] + 2

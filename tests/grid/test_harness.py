@@ -90,7 +90,8 @@ def test_failures_are_rows_and_the_grid_goes_on(write_grid, tmp_path: Path, faul
         rows = {(r.config["fuser"]["name"], r.config["weighting"]["name"]): r for r in store.rows()}
     assert rows[("concat", "ew")].status == "ok"
     assert rows[("concat", "explode")].status == "failed"
-    assert "diverged" in rows[("concat", "explode")].error and "Explode" in rows[("concat", "explode")].error
+    error = rows[("concat", "explode")].error
+    assert "StrategyError" in error and "Explode" in error and "not the cause" in error  # the strategy is blamed
     assert "broken fuser" in rows[("broken", "ew")].error
     again = CliRunner().invoke(cli, ["run", "--grid", str(grid), "--out", str(out), "--quiet"])
     assert "0 ran ok, 0 failed, 4 already done" in again.output

@@ -18,14 +18,16 @@ def _version(dist: str) -> str | None:
 
 
 @lru_cache(maxsize=1)
+def _core_versions() -> dict[str, Any]:
+    return {name: _version(name) for name in CORE_PACKAGES} | {"python": platform.python_version()}
+
+
 def versions() -> dict[str, Any]:
-    """Versions of mmbench, its core libraries, Python, and every loaded third-party plugin."""
+    """Versions of mmbench, its core libraries, Python, and every loaded third-party or local plugin
+    (a local plugin file's version is a hash of its content)."""
     from mmbench.plugins.manager import plugin_infos
 
-    out: dict[str, Any] = {name: _version(name) for name in CORE_PACKAGES}
-    out["python"] = platform.python_version()
-    out["plugins"] = {p.name: p.version for p in plugin_infos() if not p.builtin}
-    return out
+    return dict(_core_versions()) | {"plugins": {p.name: p.version for p in plugin_infos() if not p.builtin}}
 
 
 def device_description(device: Any) -> str:

@@ -18,13 +18,15 @@ def register(cli: click.Group) -> None:
 @click.command("plugins")
 @click.option("--all", "show_all", is_flag=True, help="Include mmbench's built-in plugins.")
 def plugins_cmd(show_all: bool) -> None:
-    """Print the loaded plugins as JSON: name, version and the hooks each implements."""
+    """Print the loaded plugins as JSON: name, version, where it came from, the hooks each implements
+    (only real mmbench hooks) and any problem found while loading it."""
     from mmbench.plugins.manager import get_registries, plugin_infos
 
     get_registries()  # run the registration hooks so that broken plugins are reported
     rows = [
-        {"name": p.name, "version": p.version, "hooks": p.hooks}
+        {"name": p.name, "version": p.version, "source": p.source, "hooks": p.hooks}
         | ({} if p.builtin else {"distribution": p.distribution})
+        | ({"problems": p.problems} if p.problems else {})
         for p in plugin_infos()
         if show_all or not p.builtin
     ]

@@ -18,20 +18,26 @@ def register(cli: click.Group) -> None:
               help="Write here instead of stdout (plots go beside it).")
 @click.option("--plots/--no-plots", default=None,
               help="Write PNG plots beside the output (in DIR when writing to stdout) [default: on for md].")
-def leaderboard_cmd(directory: str, fmt: str, output: str | None, plots: bool | None) -> None:
-    """Aggregate a run directory over seeds: mean ± 95% CI, Δm%, cross-modal gain, P(>EW), ranks, cost.
+@click.option("--adjust", type=click.Choice(["bh", "holm"]), default="bh", show_default=True,
+              help="Multiple-comparison adjustment over every paired test on the page: Benjamini-Hochberg or Holm.")
+@click.option("--table", type=click.Choice(["configurations", "comparisons", "aggregates"]), default="configurations",
+              show_default=True, help="For --format csv: one row per configuration, per paired test, or per "
+                                      "component value (rliable aggregates).")
+def leaderboard_cmd(directory: str, fmt: str, output: str | None, plots: bool | None, adjust: str, table: str) -> None:
+    """Aggregate a run directory over seeds: mean ± 95% CI, Δm%, cross-modal gain, paired tests (adjusted over
+    the page), rliable aggregates, chance levels, convergence, tuning, ranks, cost.
 
-    See docs/leaderboards.md for the formula and how to read a table.
+    See docs/leaderboards.md for the formula, each statistic and how to read a table.
     """
     from mmbench.leaderboard import build
 
     try:
-        board = build(directory)
+        board = build(directory, adjust=adjust)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     plot_dir = Path(output).resolve().parent if output else Path(directory)
     written = board.write_plots(plot_dir) if (plots if plots is not None else fmt == "md") else []
-    text = board.render(fmt, written, link_dir=plot_dir)
+    text = board.render(fmt, written, link_dir=plot_dir, table=table)
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

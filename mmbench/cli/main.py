@@ -12,14 +12,33 @@ from mmbench import __version__
 class LazyPluginGroup(click.Group):
     """A click group whose subcommands are added by plugins' ``mmbench_register_commands`` hooks."""
 
-    _loaded = False
+    _generation = -1
 
     def _load(self) -> None:
-        if not self._loaded:
-            self._loaded = True
-            from mmbench.plugins.manager import call_hook_per_plugin
+        """Run every plugin's ``mmbench_register_commands`` (built-ins first); a plugin command whose name
+        is taken by a built-in command (or an earlier plugin's) is refused with a message."""
+        from mmbench.plugins.manager import generation, plugin_command_hooks, report_problem
 
-            call_hook_per_plugin("mmbench_register_commands", cli=self)
+        if self._generation == generation():
+            return
+        self._generation = generation()
+        self.commands = {}  # plugins were (re)loaded: collect every command again
+
+        for plugin, builtin, register in plugin_command_hooks():
+            before = dict(self.commands)
+            try:
+                register(self)
+            except Exception as exc:  # noqa: BLE001 - one broken plugin must not take the CLI down
+                report_problem(plugin, f"raised in mmbench_register_commands: {type(exc).__name__}: {exc}; its commands are skipped")
+                self.commands = before
+                continue
+            if builtin:
+                continue
+            for name, command in list(self.commands.items()):
+                if name in before and command is not before[name]:
+                    self.commands[name] = before[name]
+                    report_problem(plugin, f"adds a command named {name!r}, which mmbench (or an earlier plugin) already "
+                                           "has; refused, the existing command is kept. Rename the plugin's command")
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load()

@@ -25,17 +25,46 @@ def _load_config(grid: str, device: str | None, seeds: int | None) -> Any:
     return config
 
 
+def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: bool, plugins: tuple[str, ...],
+                  allow_plugin_problems: bool) -> tuple[Any, Any]:
+    """Load the config, plan it and check everything once (data, components, plugins): every error here
+    exits non-zero before anything is stored."""
+    from mmbench.grid.config import GridConfigError
+    from mmbench.grid.preflight import PreflightError
+    from mmbench.grid.runner import PluginProblemsError, check, check_plugins, plan
+    from mmbench.plugins import ComponentError, add_local_plugins
+
+    try:
+        if plugins:
+            add_local_plugins([str(Path(p).resolve()) if p.endswith(".py") else p for p in plugins])
+        config = _load_config(grid, device, seeds)
+        if robustness and config.robustness is None:
+            config.robustness = {}
+        expansion = plan(config)
+        check_plugins(allow_plugin_problems)
+        check(config, expansion)
+    except (GridConfigError, ComponentError, PreflightError, PluginProblemsError) as exc:
+        raise click.ClickException(str(exc)) from None
+    except ValueError as exc:  # dataset spec problems (DatasetError is a ValueError)
+        raise click.ClickException(str(exc)) from None
+    return config, expansion
+
+
 @click.command("run")
 @click.option("--grid", "grid", is_flag=False, flag_value="default", default=None, metavar="[CONFIG.yaml]",
               help="Run every cell of a grid config (no value: the built-in default grid on digits).")
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run directory holding results.sqlite [default: mmbench-runs/<grid name>].")
-@click.option("--dry-run", is_flag=True, help="Print the cells and their count per family; train nothing.")
+@click.option("--dry-run", is_flag=True, help="Check everything (data, components, plugins), print the cells; train nothing.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--rerun-failed", is_flag=True, help="Run cells stored as failed again.")
 @click.option("--force", is_flag=True, help="Run every cell again, finished or not.")
+@click.option("--keep-stale", is_flag=True, help="Keep finished cells produced by other plugin versions (the leaderboard marks them) instead of recomputing them.")
+@click.option("--plugin", "plugins", multiple=True, metavar="FILE.py|MODULE",
+              help="Load a local plugin (a .py file or an importable module) without packaging it; repeatable.")
+@click.option("--allow-plugin-problems", is_flag=True, help="Run although plugins reported problems (see `mmbench plugins`).")
 @click.option("--device", type=str, default=None, help="Override the grid's device (auto, cpu, cuda).")
 @click.option("--seeds", type=click.IntRange(min=1), default=None, help="Override the number of seeds.")
 @click.option("--cache-dir", type=click.Path(file_okay=False), default=None, help="Frozen-feature cache directory.")
@@ -43,24 +72,16 @@ def _load_config(grid: str, device: str | None, seeds: int | None) -> Any:
 @click.option("--robustness", is_flag=True, help="Also score every model under missing and perturbed modalities (docs/robustness.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar: one log line per finished cell.")
 def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executor: str, address: str | None,
-            rerun_failed: bool, force: bool, device: str | None, seeds: int | None, cache_dir: str | None,
-            no_cache: bool, robustness: bool, quiet: bool) -> None:
+            rerun_failed: bool, force: bool, keep_stale: bool, plugins: tuple[str, ...], allow_plugin_problems: bool,
+            device: str | None, seeds: int | None, cache_dir: str | None, no_cache: bool, robustness: bool,
+            quiet: bool) -> None:
     """Run a benchmark grid: every valid cell of the four baseline families, resumable."""
-    from mmbench.grid.config import FAMILY_TITLES, GridConfigError
-    from mmbench.grid.runner import plan, run_grid
-    from mmbench.plugins import ComponentError
+    from mmbench.grid.config import FAMILY_TITLES
+    from mmbench.grid.runner import run_grid
 
     if grid is None:
         raise click.UsageError("say what to run: `mmbench run --grid` (the default grid) or `mmbench run --grid CONFIG.yaml`")
-    try:
-        config = _load_config(grid, device, seeds)
-        if robustness and config.robustness is None:
-            config.robustness = {}
-        expansion = plan(config)
-    except (GridConfigError, ComponentError) as exc:
-        raise click.ClickException(str(exc)) from None
-    except ValueError as exc:  # dataset spec problems (DatasetError is a ValueError)
-        raise click.ClickException(str(exc)) from None
+    config, expansion = _checked_plan(grid, device, seeds, robustness, plugins, allow_plugin_problems)
     out_dir = Path(out or Path("mmbench-runs") / config.name)
     counts = expansion.counts()
     if dry_run:
@@ -70,17 +91,31 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
         for fam, n in counts.items():
             click.echo(f"{fam:6s} {FAMILY_TITLES[fam]:28s} {n:5d} cells")
         click.echo(f"total  {'':28s} {len(expansion.cells):5d} cells")
+        if config.tuning is not None:
+            t = config.tuning
+            click.echo(f"tuning: {t.trials} trials per configuration ({t.sampler} sampler, {t.pruner} pruner), "
+                       "validation split only; the chosen hyperparameters then train with the seeds above")
         for note in expansion.notes:
             click.echo(f"note: {note}")
+        click.echo("checked: the dataset loads, every component builds, every plugin loaded cleanly")
         return
     from mmbench.cli.progress import Reporter
 
     reporter = Reporter(quiet=quiet)
+
+    def stale(cells: list[Any], kept: bool) -> None:
+        verb = "kept (--keep-stale; marked on the leaderboard)" if kept else "recomputed"
+        click.echo(f"{len(cells)} finished cell(s) are stale and will be {verb}:", err=True)
+        for cell, why in cells[:10]:
+            click.echo(f"  {cell.label}\n    {why}", err=True)
+
     try:
         with reporter:
             summary = run_grid(config, out_dir, jobs=jobs, executor=executor, address=address, rerun_failed=rerun_failed,
-                               force=force, cache_dir=cache_dir, cache_enabled=not no_cache,
-                               on_start=reporter.start, on_outcome=reporter.finished)
+                               force=force, keep_stale=keep_stale, cache_dir=cache_dir, cache_enabled=not no_cache,
+                               allow_plugin_problems=allow_plugin_problems,
+                               on_start=reporter.start, on_outcome=reporter.finished, on_stale=stale,
+                               checked=expansion)
     except KeyboardInterrupt:
         click.echo(f"interrupted; every finished cell is saved in {out_dir}. Rerun the same command to resume.", err=True)
         sys.exit(130)
@@ -88,6 +123,11 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
         raise click.ClickException(str(exc)) from None
     click.echo(f"{summary.total} cells: {summary.ok} ran ok, {summary.failed} failed, {summary.skipped} already done "
                f"({summary.seconds:.0f} s). Results: {out_dir / 'results.sqlite'}")
+    if summary.not_converged:
+        click.echo(f"{summary.not_converged} of {summary.total} cells did not converge: their best validation epoch was "
+                   "their last, so they were still improving when training stopped (marked ⚠ on the leaderboard). "
+                   "Raise training.epochs (early stopping ends converged runs by itself), or tune the learning rate "
+                   "(a `tuning:` block).", err=True)
     for label, error in summary.failures[:10]:
         click.echo(f"  failed: {label}\n    {error}", err=True)
     if summary.failed:
@@ -98,12 +138,18 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
 @click.command("export")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None, help="File to write [default: DIR/results.FORMAT].")
+@click.option("--output", "-o", type=str, default=None,
+              help="File to write, or - for standard output [default: DIR/results.FORMAT].")
 def export_cmd(directory: str, fmt: str, output: str | None) -> None:
-    """Export a run's results: one row per cell with cell_id, status, seed, config fields and metrics."""
-    from mmbench.store.export import export
+    """Export a run's results: one row per cell with cell_id, status, seed, config fields, metrics,
+    `converged` and the chosen hyperparameters (`hparams.<name>`)."""
+    from mmbench.store.export import export, export_bytes
 
     try:
+        if output == "-":
+            sys.stdout.buffer.write(export_bytes(directory, fmt))
+            sys.stdout.flush()
+            return
         path = export(directory, fmt, output)
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from mmbench.components.choice import ComponentChoice
+from mmbench.plugins.choice import ComponentChoice
 
 FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
 FAMILY_TITLES = {
@@ -29,10 +29,11 @@ DEFAULT_TRAINING: dict[str, Any] = {
     "trunk_dim": 64,
     "align_weight": 1.0,
     "amp": False,
+    "grad_clip": 0.0,
 }
 OPTIMIZERS = ("adam", "adamw", "sgd")
-TOP_KEYS = ("name", "dataset", "modalities", "tasks", "encoders", "aligners", "fusers", "weightings",
-            "seeds", "families", "training", "device", "robustness")
+TOP_KEYS = ("name", "dataset", "modalities", "tasks", "encoders", "aligners", "fusers", "architectures", "weightings",
+            "seeds", "families", "training", "device", "robustness", "tuning", "split_seeds", "plugins")
 
 
 class GridConfigError(ValueError):
@@ -66,6 +67,14 @@ class GridConfig:
     training: dict[str, Any] = field(default_factory=lambda: dict(DEFAULT_TRAINING))
     device: str = "auto"
     robustness: dict[str, Any] | None = None
+    #: how tasks share parameters in multitask cells (single-task cells always use hard sharing)
+    architectures: list[ComponentChoice] = field(default_factory=lambda: [ComponentChoice("hps", (), ())])
+    #: the tuning protocol (``mmbench.grid.tuning_spec.TuningSpec``), or None: every cell trains as configured
+    tuning: Any = None
+    #: redraw a built-in dataset's split (and a carved validation split) per seed
+    split_seeds: bool = False
+    #: local plugins (``.py`` files, absolute, or importable modules) loaded before the components resolve
+    plugins: list[str] = field(default_factory=list)
 
 
 def _close(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -79,7 +88,7 @@ def _list(raw: Any, key: str) -> list[Any]:
     return list(raw) if isinstance(raw, (list, tuple)) else [raw]
 
 
-def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig:
+def parse_config(raw: dict[str, Any], source: str = "grid config", base_dir: str | Path | None = None) -> GridConfig:
     """Validate a grid config dict (as loaded from YAML). Component names are checked later, against
     the registries, by :func:`mmbench.grid.cells.expand`."""
     if not isinstance(raw, dict):
@@ -94,9 +103,12 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
         training[key] = value
     if training["optimizer"] not in OPTIMIZERS:
         raise GridConfigError(f"{source}: training.optimizer {training['optimizer']!r}{_close(training['optimizer'], OPTIMIZERS)}")
-    for key in ("epochs", "batch_size"):
-        if not isinstance(training[key], int) or training[key] < 1:
+    for key in ("epochs", "batch_size", "patience"):
+        if not isinstance(training[key], int) or isinstance(training[key], bool) or training[key] < 1:
             raise GridConfigError(f"{source}: training.{key} must be a positive integer, got {training[key]!r}")
+    for key in ("lr", "weight_decay", "align_weight", "grad_clip"):
+        if not isinstance(training[key], (int, float)) or isinstance(training[key], bool) or training[key] < 0:
+            raise GridConfigError(f"{source}: training.{key} must be a non-negative number, got {training[key]!r}")
     seeds_raw = raw.get("seeds", 3)
     seeds = list(range(seeds_raw)) if isinstance(seeds_raw, int) else [int(s) for s in _list(seeds_raw, "seeds")]
     if not seeds:
@@ -128,8 +140,30 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
             parse_settings(robustness)  # fail before any training, not after it
         except RobustnessSettingsError as exc:
             raise GridConfigError(f"{source}: {exc}") from None
+    tuning = None
+    if raw.get("tuning") not in (None, False):
+        from mmbench.grid.tuning_spec import TuningSpecError, parse_tuning
+
+        try:
+            tuning = parse_tuning(raw["tuning"], training)
+        except TuningSpecError as exc:
+            raise GridConfigError(f"{source}: {exc}") from None
+    split_seeds = raw.get("split_seeds", False)
+    if not isinstance(split_seeds, bool):
+        raise GridConfigError(f"{source}: split_seeds must be true or false, got {split_seeds!r}")
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    plugins = []
+    for spec in _list(raw.get("plugins"), "plugins"):
+        if not isinstance(spec, str) or not spec:
+            raise GridConfigError(f"{source}: plugins must be a list of .py files or module names, got {spec!r}")
+        if spec.endswith(".py") or "/" in spec:
+            path = (base / spec).resolve()
+            if not path.is_file():
+                raise GridConfigError(f"{source}: plugin file {spec!r} does not exist (looked for {str(path)!r})")
+            spec = str(path)
+        plugins.append(spec)
     return GridConfig(
-        name=str(raw.get("name") or (dataset if isinstance(dataset, str) else dataset.get("name", "custom"))),
+        name=str(raw.get("name") or _dataset_label(dataset)),
         dataset=dataset,
         modalities=[str(m) for m in _list(raw.get("modalities"), "modalities")] or None,
         tasks=[str(t) for t in _list(raw.get("tasks"), "tasks")] or None,
@@ -142,7 +176,21 @@ def parse_config(raw: dict[str, Any], source: str = "grid config") -> GridConfig
         training=training,
         device=str(device),
         robustness=robustness,
+        architectures=[parse_choice(c, f"{source}: architectures") for c in _list(raw.get("architectures", ["hps"]), "architectures")],
+        tuning=tuning,
+        split_seeds=split_seeds,
+        plugins=plugins,
     )
+
+
+def _dataset_label(dataset: Any) -> str:
+    """A registered name, or an embedded spec's ``name`` — else its source's last path part, as the spec does."""
+    if isinstance(dataset, str):
+        return Path(dataset).stem if dataset.endswith((".yaml", ".yml")) else dataset
+    if dataset.get("name"):
+        return str(dataset["name"])
+    source = dataset.get("source")
+    return Path(str(source)).name if source else "custom"
 
 
 def load_config(path: str | Path) -> GridConfig:
@@ -154,7 +202,7 @@ def load_config(path: str | Path) -> GridConfig:
         raise GridConfigError(f"grid config {str(path)!r} does not exist") from None
     except yaml.YAMLError as exc:
         raise GridConfigError(f"grid config {str(path)!r} is not valid YAML: {exc}") from None
-    return parse_config(raw or {}, source=str(path))
+    return parse_config(raw or {}, source=str(path), base_dir=path.parent)
 
 
 def default_config_path() -> Path:

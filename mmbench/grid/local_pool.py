@@ -41,14 +41,16 @@ def start_method(settings: WorkerSettings) -> str:
     return "spawn"
 
 
-def preload(settings: WorkerSettings) -> None:
-    """Import the training stack and load the dataset in the driver, for forked workers to inherit."""
+def preload(settings: WorkerSettings, split_seeds: Sequence[int | None] = (None,)) -> None:
+    """Import the training stack and load the dataset (each split seed the cells use) in the driver, for
+    forked workers to inherit."""
     import torch._dynamo  # noqa: F401 - torch.optim imports it when the first optimiser is built (seconds)
 
     import mmbench.train.cell_runner  # noqa: F401 - torch, sklearn and the components
-    from mmbench.grid.worker import _loaded, feature_cache
+    from mmbench.grid.worker import loaded_dataset, feature_cache
 
-    _loaded(settings.dataset)
+    for split_seed in dict.fromkeys(split_seeds):
+        loaded_dataset(settings.dataset, split_seed)
     feature_cache(settings)
 
 
@@ -105,7 +107,7 @@ class LocalPool:
         self.start_method = "spawn" if devices else start_method(settings)
         if self.start_method == "fork":
             try:
-                preload(settings)
+                preload(settings, [c.split_seed for c in cells])
             except Exception:  # noqa: BLE001 - e.g. a broken dataset: each cell then fails with the reason, as in a serial run
                 pass
         self._cells = list(cells)

@@ -1,16 +1,30 @@
-"""Run a grid: expand, skip finished cells, run the rest, write each outcome to the store as it ends."""
+"""Run a grid: plan it, check everything once, skip finished cells, run the rest (tuning them first when
+the grid says so), and write each outcome to the store as it ends.
+
+**Stale cells.** A finished row whose recorded provenance (which plugin and version produced each
+component; mmbench's own version for built-ins; a local plugin file's content hash) differs from the
+current one is *stale*: it is recomputed and the run says which and why. ``keep_stale=True`` keeps
+such rows instead; the store's ``stale_kept`` meta lists them and the leaderboard marks them.
+"""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
-from mmbench.grid.cells import Cell, Expansion, expand
+from mmbench.grid.cells import Expansion, expand
 from mmbench.grid.config import GridConfig
+from mmbench.grid.lock import RunLock
 from mmbench.grid.worker import Outcome, WorkerSettings
 from mmbench.store.sqlite import ResultStore
+from mmbench.train.cell import Cell
+
+
+class PluginProblemsError(RuntimeError):
+    """Plugins reported problems (failed imports, unknown hooks...): refused before any training."""
 
 
 @dataclass
@@ -20,24 +34,80 @@ class GridSummary:
     ok: int = 0
     failed: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)
+    stale: list[tuple[str, str]] = field(default_factory=list)
+    not_converged: int = 0
     seconds: float = 0.0
 
 
 def plan(config: GridConfig) -> Expansion:
-    """Expand a grid config against its dataset's spec (no data is loaded)."""
+    """Expand a grid config against its dataset's spec (no data is loaded); local plugins load first."""
     from mmbench.data.loading import resolve
+    from mmbench.plugins import add_local_plugins, get_registry
 
+    if config.plugins:
+        add_local_plugins(config.plugins)
     spec = resolve(config.dataset)
-    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks))
+    name = config.dataset if isinstance(config.dataset, str) else config.dataset.get("name")
+    datasets = get_registry("datasets")
+    entry = datasets.get(name) if isinstance(name, str) and name in datasets else None
+    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks), entry)
 
 
-def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force: bool) -> tuple[list[Cell], int]:
-    """The cells still to run, and how many are skipped because they already finished."""
+def check_plugins(allow_problems: bool = False) -> list[str]:
+    """The plugin problems that stop a run (raises :class:`PluginProblemsError` unless ``allow_problems``)."""
+    from mmbench.plugins.manager import errors
+
+    found = errors()
+    if found and not allow_problems:
+        raise PluginProblemsError("plugin problems, fix them before running (or pass --allow-plugin-problems):\n  - "
+                                  + "\n  - ".join(found))
+    return found
+
+
+def check(config: GridConfig, expansion: Expansion) -> None:
+    """Load the dataset once and build every component once (:mod:`mmbench.grid.preflight`)."""
+    from mmbench.grid.preflight import preflight
+    from mmbench.grid.worker import loaded_dataset
+
+    first = expansion.cells[0].split_seed if expansion.cells else None
+    preflight(expansion, loaded_dataset(config.dataset, first))
+
+
+def staleness(stored: str | None, current: str | None) -> str | None:
+    """Why a stored row is stale (``None``: it is not)."""
+    if stored == current:
+        return None
+    if stored is None:
+        return "recorded before mmbench tracked component versions"
+    old, new = json.loads(stored), json.loads(current or "{}")
+    changes = [f"{k}: {old.get(k, '—')} → {new.get(k, '—')}" for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    return "; ".join(changes) or "provenance differs"
+
+
+@dataclass
+class Selection:
+    todo: list[Cell]
+    skipped: int
+    stale: list[tuple[Cell, str]]
+
+
+def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force: bool, keep_stale: bool = False) -> Selection:
+    """The cells still to run, how many are skipped because they finished, and the stale finished ones."""
     if force:
-        return list(cells), 0
-    statuses = store.statuses()
-    todo = [c for c in cells if statuses.get(c.cell_id) is None or (rerun_failed and statuses[c.cell_id] == "failed")]
-    return todo, len(cells) - len(todo)
+        return Selection(list(cells), 0, [])
+    statuses, provenances = store.statuses(), store.provenances()
+    todo, stale = [], []
+    for c in cells:
+        status = statuses.get(c.cell_id)
+        if status is None or (rerun_failed and status == "failed"):
+            todo.append(c)
+            continue
+        reason = staleness(provenances.get(c.cell_id), c.provenance) if status == "ok" else None
+        if reason is not None:
+            stale.append((c, reason))
+            if not keep_stale:
+                todo.append(c)
+    return Selection(todo, len(cells) - len(todo), stale)
 
 
 def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executor: str, address: str | None) -> Iterable[Outcome]:
@@ -54,29 +124,52 @@ def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executo
 
 
 def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: str = "local", address: str | None = None,
-             rerun_failed: bool = False, force: bool = False, cache_dir: str | None = None, cache_enabled: bool = True,
+             rerun_failed: bool = False, force: bool = False, keep_stale: bool = False, cache_dir: str | None = None,
+             cache_enabled: bool = True, allow_plugin_problems: bool = False,
              on_start: Callable[[int, int], None] | None = None,
-             on_outcome: Callable[[Outcome], None] | None = None) -> GridSummary:
-    """Run every unfinished cell of ``config``, storing each outcome in ``out/results.sqlite`` as it ends."""
+             on_outcome: Callable[[Outcome], None] | None = None,
+             on_stale: Callable[[list[tuple[Cell, str]], bool], None] | None = None,
+             checked: Expansion | None = None) -> GridSummary:
+    """Run every unfinished cell of ``config``, storing each outcome in ``out/results.sqlite`` as it ends.
+    ``checked``: the expansion the caller already planned and checked (plan, plugins, preflight)."""
+    from mmbench.data.loading import split_variance
+    from mmbench.plugins.manager import local_plugin_specs
     from mmbench.train.features import default_cache_dir
 
     started = time.perf_counter()
-    expansion = plan(config)
-    settings = WorkerSettings(config.dataset, config.device, str(cache_dir or default_cache_dir()), cache_enabled)
+    expansion = checked
+    if expansion is None:
+        expansion = plan(config)
+        check_plugins(allow_plugin_problems)
+        check(config, expansion)
+    settings = WorkerSettings(config.dataset, config.device, str(cache_dir or default_cache_dir()), cache_enabled,
+                              plugins=tuple(local_plugin_specs()))
     summary = GridSummary(total=len(expansion.cells))
-    with ResultStore(out) as store:
+    with RunLock(out), ResultStore(out) as store:
         store.set_meta("grid", {"name": config.name, "dataset": config.dataset, "seeds": config.seeds,
-                                "counts": expansion.counts(), "notes": expansion.notes})
-        todo, summary.skipped = select(expansion.cells, store, rerun_failed, force)
-        outcomes = _executor(todo, settings, jobs, executor, address)
+                                "counts": expansion.counts(), "notes": expansion.notes,
+                                "split_seeds": config.split_seeds,
+                                "split_variance": split_variance(config.dataset) if config.split_seeds else "none",
+                                "tuning": config.tuning.as_dict() if config.tuning is not None else None})
+        chosen = select(expansion.cells, store, rerun_failed, force, keep_stale)
+        summary.skipped, summary.stale = chosen.skipped, [(c.label, why) for c, why in chosen.stale]
+        kept = sorted(set(store.get_meta("stale_kept", []) or []) - {c.cell_id for c in chosen.todo})
+        if keep_stale:
+            kept = sorted(set(kept) | {c.cell_id for c, _ in chosen.stale})
+        store.set_meta("stale_kept", kept)
+        if on_stale and chosen.stale:
+            on_stale(chosen.stale, keep_stale)
+        outcomes = _executor(chosen.todo, settings, jobs, executor, address)
         if on_start:
-            on_start(len(todo), summary.skipped)
+            on_start(len(chosen.todo), summary.skipped)
         try:
             _store_all(outcomes, store, config.name, summary, on_outcome)
         finally:
             close = getattr(outcomes, "close", None)
             if close is not None:
                 close()
+        ids = {c.cell_id for c in expansion.cells}
+        summary.not_converged = sum(1 for r in store.rows("ok") if r.cell_id in ids and (r.result or {}).get("converged") is False)
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -86,7 +179,7 @@ def _store_all(outcomes: Iterable[Outcome], store: ResultStore, grid_name: str, 
     for outcome in outcomes:
         cell = outcome.cell
         store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),
-                  outcome.result, outcome.error, grid_name, outcome.started_at)
+                  outcome.result, outcome.error, grid_name, outcome.started_at, cell.provenance)
         if outcome.status == "ok":
             summary.ok += 1
         else:

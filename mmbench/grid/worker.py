@@ -31,20 +31,23 @@ class WorkerSettings:
     cache_dir: str | None = None
     cache_enabled: bool = True
     threads: int | None = None
+    #: local plugins (files or modules) every worker loads before building components
+    plugins: tuple[str, ...] = ()
 
 
 _DATA: dict[str, Any] = {}
 _CACHE: dict[tuple[str | None, bool], Any] = {}
 
 
-def _loaded(dataset: Any) -> Any:
+def loaded_dataset(dataset: Any, split_seed: int | None = None) -> Any:
+    """The dataset decoded once per process and split seed (``split_seeds: true`` redraws splits per seed)."""
     import json
 
-    from mmbench.data.loading import load, resolve
+    from mmbench.data.loading import load, resolve_with_split
 
-    key = json.dumps(dataset, sort_keys=True, default=str)
+    key = json.dumps([dataset, split_seed], sort_keys=True, default=str)
     if key not in _DATA:
-        _DATA[key] = load(resolve(dataset))
+        _DATA[key] = load(resolve_with_split(dataset, split_seed))
     return _DATA[key]
 
 
@@ -80,10 +83,14 @@ def run_one(cell: Cell, settings: WorkerSettings, device_override: str | None = 
 
     if settings.threads:
         torch.set_num_threads(settings.threads)
+    if settings.plugins:
+        from mmbench.plugins import add_local_plugins
+
+        add_local_plugins(list(settings.plugins))
     started = time.time()
     try:
         device = resolve_device(device_override or settings.device)
-        result = execute_cell(cell, _loaded(settings.dataset), device, feature_cache(settings))
+        result = execute_cell(cell, loaded_dataset(settings.dataset, cell.split_seed), device, feature_cache(settings))
         return Outcome(cell, "ok", result, None, started)
     except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not a crash
         frames = traceback.extract_tb(exc.__traceback__)

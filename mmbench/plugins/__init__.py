@@ -9,18 +9,24 @@ from mmbench.plugins.registry import (
     UnknownComponentError,
     lazy,
 )
-from mmbench.plugins.manager import get_plugin_manager, get_registries, get_registry, reset
+from mmbench.plugins.choice import ComponentChoice
+from mmbench.plugins.manager import add_local_plugins, get_plugin_manager, get_registries, get_registry, reset
+from mmbench.plugins.options import ComponentOptionError, resolve_choice
 
 __all__ = [
     "KINDS",
+    "ComponentChoice",
     "ComponentError",
+    "ComponentOptionError",
     "DuplicateComponentError",
     "Entry",
     "Registry",
     "UnknownComponentError",
+    "add_local_plugins",
     "get_plugin_manager",
     "get_registries",
     "get_registry",
     "lazy",
     "reset",
+    "resolve_choice",
 ]

@@ -1,6 +1,6 @@
 """A component as a grid names it: a registered name plus options (``name`` or ``{name: ..., opt: ...}``).
 
-Lives with the components (not the grid) because every layer that builds a component reads it: the
+Lives with the registries (the lowest layer that knows components) because every layer above reads it: the
 trainer builds cells from choices, the grid expands configs into them, the store records them.
 """
 

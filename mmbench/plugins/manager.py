@@ -1,25 +1,36 @@
-"""The pluggy plugin manager: built-ins first, then third-party entry points, each failure isolated.
+"""The pluggy plugin manager: built-ins first, then third-party entry points, then local plugins.
 
 - Built-in components are ordinary plugins (modules listed in :data:`BUILTIN_PLUGINS`).
 - Third-party plugins come from the entry-point group ``mmbench``.
+- Local plugins — a ``.py`` file or an importable module, no packaging needed — come from
+  ``MMBENCH_PLUGINS`` (comma-separated; ``mmbench run --plugin`` and a grid's ``plugins:`` key set it, so
+  worker processes load them too). A file's version is a hash of its content, so editing it makes
+  results that came from it stale (``docs/grids.md``).
 - ``MMBENCH_LOAD_PLUGINS`` (comma-separated entry-point names) is an allowlist; set but empty loads
-  no third-party plugin at all (for tests and debugging).
-- A plugin that fails to import, or whose hook raises, is reported on stderr with its entry point and
-  distribution and skipped; everything else still loads.
+  no third-party entry point at all (for tests and debugging).
+- A plugin that fails to import, whose hook raises, that implements a hook mmbench does not define, or
+  that defines a ``mmbench_*`` function without ``@hookimpl`` is reported (:func:`problems`) with its
+  name and distribution; everything else still loads. ``mmbench run`` refuses to start while any such
+  problem stands (``--allow-plugin-problems`` overrides); name clashes are warnings only.
 """
 
 from __future__ import annotations
 
+import difflib
+import hashlib
 import importlib
+import importlib.util
 import os
 import sys
 from dataclasses import dataclass, field
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import pluggy
 
 from mmbench import __version__, hookspecs
+from mmbench.plugins.metadata import check_metadata
 from mmbench.plugins.registry import KINDS, ComponentError, DuplicateComponentError, Entry, Registry
 
 #: Modules that register mmbench's own components through the same hooks as third-party code.
@@ -35,6 +46,8 @@ BUILTIN_PLUGINS: tuple[str, ...] = (
 )
 
 ENTRY_POINT_GROUP = "mmbench"
+LOCAL_PLUGINS_ENV = "MMBENCH_PLUGINS"
+HOOK_NAMES = tuple(n for n in vars(hookspecs) if n.startswith("mmbench_"))
 
 
 @dataclass
@@ -46,6 +59,9 @@ class PluginInfo:
     distribution: str | None
     builtin: bool
     hooks: list[str] = field(default_factory=list)
+    #: ``built-in``, ``entry point``, ``file <path>`` or ``module <name>``
+    source: str = "entry point"
+    problems: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -53,10 +69,13 @@ class PluginState:
     pm: pluggy.PluginManager
     infos: dict[str, PluginInfo]
     problems: list[str] = field(default_factory=list)
+    #: problems that stop ``mmbench run`` (load failures, raising hooks, unknown or unmarked hooks, bad metadata)
+    errors: list[str] = field(default_factory=list)
     registries: dict[str, Registry] | None = None
 
 
 _STATE: PluginState | None = None
+_GENERATION = 0  # bumped at every (re)load, so that the CLI knows to collect plugin commands again
 
 
 def warn(message: str) -> None:
@@ -74,17 +93,108 @@ def _allowlist() -> set[str] | None:
 def _describe(info: PluginInfo) -> str:
     if info.builtin:
         return f"built-in plugin {info.name!r}"
+    if info.source.startswith(("file ", "module ")):
+        return f"local plugin {info.name!r} ({info.source})"
     return f"plugin {info.name!r} (entry point in group {ENTRY_POINT_GROUP!r}, distribution {info.distribution!r})"
 
 
+def plugin_description(name: str) -> str:
+    """``plugin 'example', distribution 'mmbench-example 0.1.0'`` (for error messages naming a component)."""
+    info = _state().infos.get(name)
+    if info is None:
+        return f"plugin {name!r}"
+    if info.builtin:
+        return f"built-in plugin {name!r}, distribution 'mmbench {info.version}'"
+    if info.distribution is None:
+        return f"local plugin {name!r}, {info.source}, version {info.version}"
+    return f"plugin {name!r}, distribution '{info.distribution} {info.version}'"
+
+
+def _problem(state: PluginState, message: str, info: PluginInfo | None = None, error: bool = True) -> None:
+    state.problems.append(message)
+    if error:
+        state.errors.append(message)
+    if info is not None:
+        info.problems.append(message)
+    warn(message)
+
+
+def _check_hooks(state: PluginState, module: Any, info: PluginInfo) -> None:
+    """Unknown ``mmbench_*`` hooks (a typo pluggy accepts silently) and hook-like functions without ``@hookimpl``."""
+    for caller in state.pm.get_hookcallers(module) or []:
+        if not caller.has_spec():
+            close = difflib.get_close_matches(caller.name, HOOK_NAMES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else f"; the hooks are: {', '.join(HOOK_NAMES)}"
+            _problem(state, f"{_describe(info)} implements {caller.name!r}, which is not an mmbench hook{hint} "
+                            "(nothing it registers is used)", info)
+    for attr, value in sorted(vars(module).items()):
+        if attr.startswith("mmbench_") and callable(value) and not hasattr(value, "mmbench_impl"):
+            _problem(state, f"{_describe(info)} defines {attr}() without @mmbench.hookimpl, so pluggy never calls it; "
+                            "add the decorator (from mmbench import hookimpl)", info)
+
+
+def _register(state: PluginState, module: Any, info: PluginInfo) -> None:
+    state.pm.register(module, name=info.name)
+    state.infos[info.name] = info
+    _check_hooks(state, module, info)
+
+
+def _file_version(path: Path) -> str:
+    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def _import_local(spec: str) -> tuple[Any, PluginInfo]:
+    """A local plugin: a ``.py`` file (imported under a private module name) or an importable module."""
+    if spec.endswith(".py") or os.sep in spec or "/" in spec:
+        path = Path(spec).expanduser().resolve()
+        if not path.is_file():
+            raise FileNotFoundError(f"no plugin file {str(path)!r}")
+        name = path.stem
+        mod_spec = importlib.util.spec_from_file_location(f"mmbench_local_{name}", path)
+        assert mod_spec is not None and mod_spec.loader is not None
+        module = importlib.util.module_from_spec(mod_spec)
+        sys.modules[mod_spec.name] = module
+        mod_spec.loader.exec_module(module)
+        return module, PluginInfo(name, _file_version(path), None, False, source=f"file {path}")
+    module = importlib.import_module(spec)
+    top = spec.split(".")[0]
+    dists = metadata.packages_distributions().get(top) or []
+    if dists:
+        dist = dists[0]
+        return module, PluginInfo(spec, metadata.version(dist), dist, False, source=f"module {spec}")
+    file = getattr(module, "__file__", None)
+    version = _file_version(Path(file)) if file else "unknown"
+    return module, PluginInfo(spec, version, None, False, source=f"module {spec}")
+
+
+def local_plugin_specs() -> list[str]:
+    return [s.strip() for s in os.environ.get(LOCAL_PLUGINS_ENV, "").split(",") if s.strip()]
+
+
+def add_local_plugins(specs: list[str]) -> None:
+    """Load these local plugins (files or modules) in this process and in every worker it starts."""
+    current = local_plugin_specs()
+    new = [s for s in specs if s not in current]
+    if new:
+        os.environ[LOCAL_PLUGINS_ENV] = ",".join(current + new)
+        reset()
+
+
+def generation() -> int:
+    """How many times plugins were (re)loaded in this process (loads them if they are not)."""
+    _state()
+    return _GENERATION
+
+
 def _load_state() -> PluginState:
+    global _GENERATION
+    _GENERATION += 1
     pm = pluggy.PluginManager("mmbench")
     pm.add_hookspecs(hookspecs)
     state = PluginState(pm=pm, infos={})
     for module_name in BUILTIN_PLUGINS:
         module = importlib.import_module(module_name)
-        pm.register(module, name=module_name)
-        state.infos[module_name] = PluginInfo(module_name, __version__, "mmbench", True)
+        _register(state, module, PluginInfo(module_name, __version__, "mmbench", True, source="built-in"))
     allow = _allowlist()
     for ep in sorted(metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
         if allow is not None and ep.name not in allow:
@@ -93,17 +203,25 @@ def _load_state() -> PluginState:
         info = PluginInfo(ep.name, dist.version if dist else "unknown", dist.metadata["Name"] if dist else None, False)
         try:
             module = ep.load()
-            pm.register(module, name=ep.name)
         except Exception as exc:  # noqa: BLE001 - any plugin failure must not stop mmbench
-            message = f"{_describe(info)} failed to load: {type(exc).__name__}: {exc}; skipped. "
-            message += f"Fix or uninstall {info.distribution or ep.value}, or leave it out of MMBENCH_LOAD_PLUGINS."
-            state.problems.append(message)
-            warn(message)
+            _problem(state, f"{_describe(info)} failed to load: {type(exc).__name__}: {exc}; skipped. "
+                            f"Fix or uninstall {info.distribution or ep.value}, or leave it out of MMBENCH_LOAD_PLUGINS.")
             continue
-        state.infos[ep.name] = info
+        _register(state, module, info)
+    for spec in local_plugin_specs():
+        try:
+            module, info = _import_local(spec)
+        except Exception as exc:  # noqa: BLE001
+            _problem(state, f"local plugin {spec!r} failed to load: {type(exc).__name__}: {exc}; skipped. "
+                            "Fix the file (or the module path) given to --plugin / the grid's `plugins:` key.")
+            continue
+        if info.name in state.infos:
+            _problem(state, f"local plugin {spec!r} has the name {info.name!r} of an already loaded plugin; rename the file")
+            continue
+        _register(state, module, info)
     for name, info in state.infos.items():
         plugin = pm.get_plugin(name)
-        info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [])
+        info.hooks = sorted(h.name for h in pm.get_hookcallers(plugin) or [] if h.has_spec())
     return state
 
 
@@ -123,6 +241,10 @@ def plugin_infos() -> list[PluginInfo]:
     return list(_state().infos.values())
 
 
+def plugin_info(name: str) -> PluginInfo | None:
+    return _state().infos.get(name)
+
+
 def reset() -> None:
     """Forget loaded plugins and registries (tests use this after changing the environment)."""
     global _STATE
@@ -138,9 +260,25 @@ def call_hook_per_plugin(hook_name: str, **kwargs: Any) -> None:
         except Exception as exc:  # noqa: BLE001
             info = state.infos.get(impl.plugin_name)
             who = _describe(info) if info else f"plugin {impl.plugin_name!r}"
-            message = f"{who} raised in {hook_name}: {type(exc).__name__}: {exc}; its part of that hook is skipped."
-            state.problems.append(message)
-            warn(message)
+            _problem(state, f"{who} raised in {hook_name}: {type(exc).__name__}: {exc}; its part of that hook is skipped.", info)
+
+
+def plugin_command_hooks() -> list[tuple[str, bool, Any]]:
+    """``(plugin name, built-in?, register(cli))`` for every ``mmbench_register_commands``, in load order."""
+    state = _state()
+    out = []
+    for impl in state.pm.hook.mmbench_register_commands.get_hookimpls():
+        info = state.infos.get(impl.plugin_name)
+        out.append((impl.plugin_name, bool(info and info.builtin), lambda cli, fn=impl.function: fn(cli=cli)))
+    return out
+
+
+def report_problem(plugin: str, message: str, error: bool = True) -> None:
+    """Record and print a problem of ``plugin`` (named with its distribution)."""
+    state = _state()
+    info = state.infos.get(plugin)
+    who = _describe(info) if info else f"plugin {plugin!r}"
+    _problem(state, f"{who} {message}", info, error)
 
 
 def _collect(kind: str) -> Registry:
@@ -157,20 +295,20 @@ def _collect(kind: str) -> Registry:
         try:
             impl.function(register=register)
         except Exception as exc:  # noqa: BLE001
-            message = f"{who} raised in mmbench_register_{kind}: {type(exc).__name__}: {exc}; its {kind} are skipped."
-            state.problems.append(message)
-            warn(message)
+            _problem(state, f"{who} raised in mmbench_register_{kind}: {type(exc).__name__}: {exc}; its {kind} are skipped.", info)
             continue
         for entry in staged:
+            bad = check_metadata(kind, entry.metadata)
+            if bad:
+                _problem(state, f"{who}: {kind[:-1]} {entry.name!r}: {bad}; skipped", info)
+                continue
             try:
                 registry.add(entry)
             except DuplicateComponentError as exc:
                 registry.add_shadowed(entry)
-                state.problems.append(str(exc))
-                warn(str(exc))
+                _problem(state, str(exc), info, error=False)
             except ComponentError as exc:
-                state.problems.append(str(exc))
-                warn(f"{exc} ({who}); skipped")
+                _problem(state, f"{exc} ({who}); skipped", info)
     return registry
 
 
@@ -192,3 +330,9 @@ def get_registry(kind: str) -> Registry:
 def problems() -> list[str]:
     """Plugin problems reported so far (also printed on stderr)."""
     return list(_state().problems)
+
+
+def errors() -> list[str]:
+    """The problems that stop ``mmbench run`` (everything but name clashes), after running every registration hook."""
+    get_registries()
+    return list(_state().errors)

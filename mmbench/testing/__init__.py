@@ -10,6 +10,7 @@ Each raises :class:`ContractError` with the rule broken and the fix. ``check_reg
 right check on every component a registry holds (mmbench's own tests use it on every built-in).
 """
 
+from mmbench.testing.architectures import check_architecture
 from mmbench.testing.common import ContractError
 from mmbench.testing.components import check_aligner, check_encoder, check_fuser
 from mmbench.testing.weightings import check_weighting
@@ -23,4 +24,4 @@ def __getattr__(name: str):  # check_perturbation lives with the perturbation co
     raise AttributeError(name)
 
 
-__all__ = ["ContractError", "check_aligner", "check_encoder", "check_fuser", "check_perturbation", "check_weighting"]
+__all__ = ["ContractError", "check_aligner", "check_architecture", "check_encoder", "check_fuser", "check_perturbation", "check_weighting"]

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from mmbench.components.base import Need, Weighting
+from mmbench.components.checks import weighting_need_problem
 from mmbench.testing.common import ContractError, check_parameters_registered, fail
 
 
@@ -29,22 +30,32 @@ def _step(w: Weighting, losses: Tensor, jac: Tensor) -> Tensor:
     if w.wants_post_step_losses:
         w.after_step(losses * 0.9)
     weights = torch.as_tensor(w.last_weights)
-    if tuple(weights.shape) != (w.n_tasks,) or not torch.isfinite(weights).all():
-        fail(w, f"last_weights is {tuple(weights.shape)}, expected finite [{w.n_tasks}]", "Record the weights applied.")
+    if tuple(weights.shape) != (w.n_tasks,):
+        fail(w, f"last_weights has shape {tuple(weights.shape)}, expected [{w.n_tasks}] (one weight per task)",
+             "Record the weight applied to each task at the last step.")
+    if not torch.isfinite(weights).all():
+        fail(w, f"last_weights holds non-finite values {weights.tolist()} for finite losses {losses.tolist()}",
+             "Check the strategy's divisions, logs and normalisations; the trainer fails such a cell and blames the strategy.")
     return result
 
 
-def check_weighting(factory: Callable[..., Weighting], n_tasks: int = 3, n_params: int = 7, steps: int = 4, **options: Any) -> None:
+def check_weighting(factory: Callable[..., Weighting], n_tasks: int = 3, n_params: int = 7, steps: int = 4,
+                    declared_need: str | None = None, **options: Any) -> None:
     """Check a weighting factory over a few steps with fixed losses and Jacobians.
 
-    Checks the declared need, output shapes, finite results, recorded weights, registered parameters,
-    ``end_epoch``, and that ``reset(seed)`` makes a rerun reproduce the same sequence exactly.
+    Checks the declared need (and that the class implements it: ``combine`` for losses, ``aggregate``
+    for Jacobians; ``declared_need``, the registration metadata's ``need``, must match the class),
+    output shapes, finite results and recorded weights (said in words when they are not), registered
+    parameters, ``end_epoch``, and that ``reset(seed)`` makes a rerun reproduce the same sequence exactly.
     """
     w = factory(n_tasks, seed=0, **options)
     if not isinstance(w, Weighting):
         raise ContractError(f"{factory!r} returned {type(w).__name__}, not an mmbench Weighting")
     if not isinstance(w.need, Need):
         fail(w, f"need is {w.need!r}", "Declare need as an mmbench.components.base.Need member.")
+    problem = weighting_need_problem(w, declared_need)
+    if problem:
+        raise ContractError(f"{type(w).__name__}: {problem}")
     check_parameters_registered(w)
     g = torch.Generator().manual_seed(1)
     losses_seq = [torch.rand(n_tasks, generator=g) + 0.5 for _ in range(steps)]

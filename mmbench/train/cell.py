@@ -15,7 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from mmbench.components.choice import ComponentChoice
+from mmbench.plugins.choice import ComponentChoice
 
 #: hyperparameter names that are training settings; every other name is ``<kind>.<option>``
 #: (``weighting.c``, ``fuser.rank``, ``aligner.temperature``, ``architecture.num_experts``).
@@ -90,6 +90,12 @@ class Cell:
             parts.append(self.weighting.label)
         tuned = " | tuned" if self.tuning is not None else ""
         return f"[{self.family}] " + " | ".join(parts) + tuned + f" | seed {self.seed}"
+
+    def component_labels(self) -> dict[str, str]:
+        """Short labels per slot (only the options the grid gave), for tables; the config has them all."""
+        out = {f"encoders.{m}": c.label for m, c in self.encoders}
+        out |= {slot: c.label for slot in COMPONENT_SLOTS if (c := getattr(self, slot)) is not None}
+        return out
 
     # --- what actually trains: the settings and components with the chosen hyperparameters applied ---
 

@@ -144,6 +144,7 @@ def train_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Fea
         "backward_passes": report.backward_passes,
         "history": report.history,
         "hparams": dict(cell.hparams),
+        "labels": cell.component_labels(),
         "params": sum(p.numel() for p in model.parameters()) + frozen_params,
         "trainable_params": sum(p.numel() for p in model.parameters() if p.requires_grad),
         "peak_memory_mb": peak_mb(device, peak_kind),

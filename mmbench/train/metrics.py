@@ -63,16 +63,29 @@ def task_loss(task_type: str, predictions: Tensor, targets: Tensor) -> Tensor:
     return F.mse_loss(predictions.reshape(-1), targets.reshape(-1).float())
 
 
+#: cosine similarities within this of the correct one count as ties (float noise on equal embeddings)
+TIE_TOLERANCE = 1e-9
+
+
 def retrieval_metrics(a: Tensor, b: Tensor) -> dict[str, float]:
-    """Recall@1/5/10 for a→b and b→a and the mean reciprocal rank, by cosine similarity; row i pairs with i."""
-    sim = F.normalize(a.float(), dim=1) @ F.normalize(b.float(), dim=1).T
+    """Recall@1/5/10 for a→b and b→a and the mean reciprocal rank, by cosine similarity; row i pairs with i.
+
+    **Ties** are broken at random and the metrics are their *expected* values: with ``g`` candidates
+    scoring above the correct one and ``e`` others tied with it (within ``TIE_TOLERANCE``, similarities
+    in float64), its rank is uniform on ``g+1 … g+e+1``, so Recall@k = ``clip((k − g) / (e + 1), 0, 1)``
+    and the reciprocal rank is ``(H(g+e+1) − H(g)) / (e + 1)`` (``H`` harmonic numbers). Collapsed
+    embeddings (all equal) thus score the chance level, Recall@k = k/N and MRR = H(N)/N, not 1.
+    """
+    sim = F.normalize(a.double(), dim=1) @ F.normalize(b.double(), dim=1).T
     out: dict[str, float] = {}
     mrr = []
     for direction, s in (("a2b", sim), ("b2a", sim.T)):
         correct = s.diagonal().unsqueeze(1)
-        ranks = (s > correct).sum(dim=1).cpu().numpy()  # 0 = ranked first
+        above = (s > correct + TIE_TOLERANCE).sum(dim=1).cpu().numpy()
+        tied = (s >= correct - TIE_TOLERANCE).sum(dim=1).cpu().numpy() - above - 1  # not counting itself
         for k in (1, 5, 10):
-            out[f"{direction}_recall@{k}"] = float(np.mean(ranks < k))
-        mrr.append(float(np.mean(1.0 / (ranks + 1))))
+            out[f"{direction}_recall@{k}"] = float(np.mean(np.clip((k - above) / (tied + 1), 0.0, 1.0)))
+        harmonic = np.concatenate([[0.0], np.cumsum(1.0 / np.arange(1, len(above) + 1))])
+        mrr.append(float(np.mean((harmonic[above + tied + 1] - harmonic[above]) / (tied + 1))))
     out["mrr"] = float(np.mean(mrr))
     return out

@@ -10,7 +10,7 @@ import torch
 
 from mmbench.grid.config import load_config
 from mmbench.grid.runner import plan
-from mmbench.grid.worker import _loaded
+from mmbench.grid.worker import loaded_dataset
 from mmbench.provenance import resolve_device
 from mmbench.train.cell_runner import run_cell
 from mmbench.train.features import FeatureCache
@@ -39,7 +39,7 @@ def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(writ
                       weightings=["ew"])
     cfg = load_config(grid)
     (cell,) = plan(cfg).cells
-    data, device = _loaded(cfg.dataset), resolve_device("cpu")
+    data, device = loaded_dataset(cfg.dataset), resolve_device("cpu")
     cache = FeatureCache(tmp_path / "cache")
     cached = run_cell(cell, data, device, cache)
     assert cache.misses == 6  # 2 modalities x 3 splits, computed once

@@ -44,15 +44,20 @@ def mmbench_register_fusers(register):
     register("dies-once", lazy("mmbench_killer:DiesOnce"), description="kills its worker the first time")
 
 
-def DiesOnce(in_dims):
-    try:  # exactly one process, of all that build this fuser, creates the marker and dies
-        os.close(os.open(os.environ["MMBENCH_KILLER_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
-    except FileExistsError:
-        pass
-    else:
-        os._exit(1)  # the worker process dies, as with an out-of-memory kill
-    from mmbench.components.fusers.simple import ConcatFuser
-    return ConcatFuser(in_dims)
+from mmbench.components.fusers.simple import ConcatFuser
+
+
+class DiesOnce(ConcatFuser):
+    """Kills the process training with it, once (the checks before training build it but never run it)."""
+
+    def forward(self, features):
+        try:  # exactly one process, of all that train with this fuser, creates the marker and dies
+            os.close(os.open(os.environ["MMBENCH_KILLER_MARKER"], os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+        except FileExistsError:
+            pass
+        else:
+            os._exit(1)  # the worker process dies, as with an out-of-memory kill
+        return super().forward(features)
 '''
 
 

@@ -1,0 +1,54 @@
+"""Checks of the metadata a plugin passes to ``register(name, factory, **metadata)``, at registration.
+
+- ``need`` (weightings): one of ``losses``, ``param_jacobian``, ``repr_jacobian`` — the class's default
+  ``need`` (``mmbench.components.base.Need``); the class attribute must agree (checked when the grid
+  builds the component, :mod:`mmbench.grid.preflight`).
+- ``modality`` (encoders, perturbations): a modality kind (``image``, ``text``, ``tabular``, ``audio``) or a list.
+- ``search_space``: ``{option: {"low": a, "high": b[, "log": true][, "int": true]} | {"choices": [...]}}``,
+  read by tuning (``docs/grids.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+NEEDS = ("losses", "param_jacobian", "repr_jacobian")
+MODALITY_KINDS = ("image", "text", "tabular", "audio")
+
+
+def check_search_space(space: Any, where: str = "search_space") -> str | None:
+    """``None`` when ``space`` is a valid search space, else what is wrong with it."""
+    if not isinstance(space, dict):
+        return f"{where} must be a mapping of option name -> range, got {type(space).__name__}"
+    for option, spec in space.items():
+        if not isinstance(spec, dict):
+            return f"{where}[{option!r}] must be {{low:, high:[, log:][, int:]}} or {{choices: [...]}}, got {spec!r}"
+        if "choices" in spec:
+            if set(spec) != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
+                return f"{where}[{option!r}]: `choices` must be a non-empty list and come alone"
+            continue
+        unknown = set(spec) - {"low", "high", "log", "int"}
+        if unknown:
+            return f"{where}[{option!r}]: unknown key(s) {sorted(unknown)}; use low, high, log, int (or choices)"
+        low, high = spec.get("low"), spec.get("high")
+        if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or isinstance(low, bool) or not low < high:
+            return f"{where}[{option!r}]: needs numbers low < high, got low={low!r}, high={high!r}"
+        if spec.get("log") and low <= 0:
+            return f"{where}[{option!r}]: a log range needs low > 0, got {low!r}"
+    return None
+
+
+def check_metadata(kind: str, meta: dict[str, Any]) -> str | None:
+    """``None`` when the registration metadata of a ``kind`` component is valid, else the problem."""
+    need = meta.get("need")
+    if kind == "weightings" and need is not None and need not in NEEDS:
+        return f"need={need!r} is not one of {', '.join(NEEDS)}"
+    modality = meta.get("modality")
+    if kind in ("encoders", "perturbations") and modality is not None:
+        kinds = modality if isinstance(modality, (list, tuple)) else [modality]
+        bad = [k for k in kinds if k not in MODALITY_KINDS]
+        if bad:
+            return f"modality={modality!r}: {bad[0]!r} is not one of {', '.join(MODALITY_KINDS)}"
+    if "search_space" in meta:
+        return check_search_space(meta["search_space"])
+    return None

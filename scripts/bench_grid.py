@@ -74,7 +74,7 @@ def step_ratio(repeats: int = 3) -> float:
 
     from mmbench.grid.config import default_config_path, load_config
     from mmbench.grid.runner import plan
-    from mmbench.grid.worker import WorkerSettings, _loaded, feature_cache
+    from mmbench.grid.worker import WorkerSettings, loaded_dataset, feature_cache
     from mmbench.plugins import get_registry
     from mmbench.provenance import resolve_device
     from mmbench.train.cell_runner import encoder_inputs
@@ -87,7 +87,7 @@ def step_ratio(repeats: int = 3) -> float:
                 and c.aligner.name == "none" and c.fuser.name == "concat")
     device = resolve_device("cpu")
     settings = WorkerSettings(cfg.dataset, "cpu", None, True)
-    data = _loaded(cfg.dataset)
+    data = loaded_dataset(cfg.dataset)
     training = dict(cell.training) | {"patience": 10_000}
     tasks = [data.task_info[t] for t in cell.tasks]
 

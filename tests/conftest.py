@@ -43,6 +43,8 @@ def write_grid():
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MMBENCH_CACHE_DIR", str(tmp_path_factory.getbasetemp() / "feature-cache"))
+    # local plugins a test loads (--plugin, a grid's plugins:) live in this variable: none leak into the next test
+    monkeypatch.setenv("MMBENCH_PLUGINS", "")
 
 
 @pytest.fixture

@@ -28,6 +28,8 @@ class Reporter:
         self._total = todo
         if skipped:
             self._log(f"skipping {skipped} finished cell(s); {todo} to run")
+        if self._progress is not None:
+            self._progress.update(self._task, total=todo)
         if self.quiet or not todo:
             return
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -38,10 +40,18 @@ class Reporter:
         self._task = self._progress.add_task("", total=todo)
 
     def finished(self, outcome: Outcome) -> None:
+        """A cell finished, or a tuning trial (``state`` complete / pruned / failed)."""
         self._done += 1
-        status = "ok" if outcome.status == "ok" else f"FAILED: {outcome.error}"
+        self._total = max(self._total, self._done)
+        state = getattr(outcome, "state", None)
+        if state is not None:
+            job = outcome.job  # type: ignore[attr-defined]
+            value = f" value {outcome.value:.4g}" if outcome.value is not None else ""  # type: ignore[attr-defined]
+            status = f"trial {job.number} {state}{value}" + (f": {outcome.error}" if outcome.error else "")
+        else:
+            status = "ok" if outcome.status == "ok" else f"FAILED: {outcome.error}"
         if self._progress is not None:
-            self._progress.update(self._task, advance=1, description=f"{outcome.cell.label[:70]} {status[:60]}")
+            self._progress.update(self._task, advance=1, total=self._total, description=f"{outcome.cell.label[:70]} {status[:60]}")
         else:
             self._log(f"[{self._done}/{self._total}] {outcome.cell.label}: {status}")
 

@@ -8,6 +8,7 @@ decoded content for the feature cache.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -50,6 +51,53 @@ def resolve(name_or_spec: str | Mapping[str, Any] | DatasetSpec, **options: Any)
         raise DatasetError(f"dataset {name_or_spec!r} from plugin {entry.plugin!r}: its factory returned "
                            f"{type(spec).__name__}, not a DatasetSpec. Fix the plugin's factory.")
     return check_spec(spec)
+
+
+def resolve_with_split(name_or_spec: str | Mapping[str, Any] | DatasetSpec, split_seed: int | None) -> DatasetSpec:
+    """:func:`resolve`, with the split redrawn by ``split_seed`` (``None``: the dataset's own split).
+
+    A registered dataset whose factory takes ``split_seed`` (every built-in) draws its train/validation/test
+    split with it; any other spec keeps its fixed splits and uses ``split_seed`` only to carve a missing
+    validation split from train (:func:`split_variance` says which)."""
+    if split_seed is None:
+        return resolve(name_or_spec)
+    if _factory_takes_split_seed(name_or_spec):
+        if isinstance(name_or_spec, Mapping):
+            return resolve(name_or_spec, split_seed=int(split_seed))
+        return resolve(str(name_or_spec), split_seed=int(split_seed))
+    spec = resolve(name_or_spec)
+    return dataclasses.replace(spec, split_seed=int(split_seed))
+
+
+def _factory_takes_split_seed(name_or_spec: Any) -> bool:
+    import inspect
+
+    name = name_or_spec
+    if isinstance(name_or_spec, Mapping):
+        if not (set(name_or_spec) <= {"name", "options"} and "name" in name_or_spec):
+            return False
+        name = name_or_spec["name"]
+    if not isinstance(name, str) or name.endswith((".yaml", ".yml")):
+        return False
+    from mmbench.plugins.manager import get_registry
+    from mmbench.plugins.options import target
+
+    registry = get_registry("datasets")
+    if name not in registry:
+        return False
+    try:
+        return "split_seed" in inspect.signature(target(registry.get(name))).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def split_variance(name_or_spec: Any) -> str:
+    """``"full"`` when ``split_seeds`` redraws the whole split (built-ins), ``"validation"`` when it only
+    re-carves a validation split taken from train, ``"none"`` when the splits are fixed."""
+    if _factory_takes_split_seed(name_or_spec):
+        return "full"
+    spec = resolve(name_or_spec)
+    return "validation" if spec.splits.get("validation") is None else "none"
 
 
 def _hash_value(h: Any, value: Any) -> None:

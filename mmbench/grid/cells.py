@@ -68,12 +68,13 @@ class _Resolver:
         return self.entries[(kind, choice)]
 
 
-def _needs_representation(weighting: Entry, choice: ComponentChoice, n_tasks: int) -> bool:
+def _needs_representation(weighting: Entry, choice: ComponentChoice, task_types: list[str]) -> bool:
     from mmbench.components.base import Need
-    from mmbench.plugins.options import describe
+    from mmbench.plugins.options import accepts, describe
 
+    extra = {"task_types": task_types} if accepts(weighting, "task_types") else {}
     try:
-        instance = weighting.create(n_tasks, seed=0, **dict(choice.options))
+        instance = weighting.create(len(task_types), seed=0, **extra, **dict(choice.options))
     except Exception as exc:  # noqa: BLE001 - the plugin's error, reported before any training
         raise ComponentOptionError(f"{describe(weighting)} with options {dict(choice.options)} cannot be built: "
                                    f"{type(exc).__name__}: {exc}") from None
@@ -87,8 +88,9 @@ def _has_shared_representation(entry: Entry) -> bool:
 
 
 def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[str],
-           dataset_entry: Entry | None = None) -> Expansion:
-    """Expand ``config`` into cells; ``modality_kinds``/``task_names`` come from the dataset spec."""
+           dataset_entry: Entry | None = None, task_types: dict[str, str] | None = None) -> Expansion:
+    """Expand ``config`` into cells; ``modality_kinds``/``task_names`` (and ``task_types``) come from the
+    dataset spec; ``dataset_entry`` is the registered dataset, for the cells' provenance."""
     modalities = config.modalities or sorted(modality_kinds)
     tasks = config.tasks or list(task_names)
     for m in modalities:
@@ -134,7 +136,8 @@ def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[
     pairs = list(itertools.product(architectures, weightings))
     if multi and ({"mt-sm", "mt-cm"} & fams):
         shared = {a: _has_shared_representation(resolve.entry("architectures", a)) for a in architectures}
-        needs = {w: _needs_representation(resolve.entry("weightings", w), w, len(tasks)) for w in weightings}
+        types = [(task_types or {}).get(t, "classification") for t in tasks]
+        needs = {w: _needs_representation(resolve.entry("weightings", w), w, types) for w in weightings}
         for a, w in list(pairs):
             if needs[w] and not shared[a]:
                 pairs.remove((a, w))

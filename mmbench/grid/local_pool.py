@@ -1,8 +1,10 @@
-"""``--jobs N``: cells in N local worker processes, each fed one cell at a time by the driver.
+"""``--jobs N``: jobs (cells and tuning trials) in N local worker processes, each fed one job at a time
+by the driver from a job source (:class:`~mmbench.grid.jobs.JobSource`), so work that becomes ready
+later (a configuration's final cells once it is tuned) is handed out as soon as a worker is free.
 
-The driver knows which cell every worker is running, so a worker that dies (killed, out of memory, a
-component calling ``os._exit``) costs only its own cell: that cell is recorded as failed with the exit
-code, a fresh worker takes its place, and the other workers never notice.
+The driver knows which job every worker is running, so a worker that dies (killed, out of memory, a
+component calling ``os._exit``) costs only its own job: that cell (or trial) is recorded as failed with
+the exit code, a fresh worker takes its place, and the other workers never notice.
 
 Workers are forked from the driver when that is safe (see :func:`start_method`), so they inherit its
 imports, plugins and loaded dataset instead of paying seconds of start-up each.
@@ -14,13 +16,13 @@ import multiprocessing as mp
 import os
 import signal
 import sys
-from collections import deque
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
-from mmbench.train.cell import Cell
-from mmbench.grid.worker import Outcome, WorkerSettings, run_one
+from mmbench.grid.dispatch import run_job
+from mmbench.grid.jobs import Job, JobSource, TrialJob, TrialOutcome
+from mmbench.grid.worker import Outcome, WorkerSettings
 
 
 def _on_cpu(settings: WorkerSettings) -> bool:
@@ -55,7 +57,7 @@ def preload(settings: WorkerSettings, split_seeds: Sequence[int | None] = (None,
 
 
 def _worker_main(conn: Connection, settings: WorkerSettings, device: str | None) -> None:
-    """A worker: run each cell the driver sends until it sends ``None`` (``run_one`` sets the thread
+    """A worker: run each job the driver sends until it sends ``None`` (``run_job`` sets the thread
     count from ``settings.threads`` before any torch op)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
     try:
@@ -63,17 +65,23 @@ def _worker_main(conn: Connection, settings: WorkerSettings, device: str | None)
             message = conn.recv()
             if message is None:
                 return
-            index, cell = message
-            outcome = run_one(cell, settings, device)
+            index, job = message
+            outcome = run_job(job, settings, device)
             try:
                 conn.send((index, outcome))
             except (EOFError, OSError):
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. a result that cannot be pickled
-                conn.send((index, Outcome(cell, "failed", None, f"could not send the cell's result to the driver: "
-                                                                 f"{type(exc).__name__}: {exc}", outcome.started_at)))
+                conn.send((index, failed(job, f"could not send the result to the driver: {type(exc).__name__}: {exc}")))
     except (EOFError, OSError):
         return  # the driver is gone (killed): nothing left to report to
+
+
+def failed(job: Job, error: str) -> Outcome | TrialOutcome:
+    """The outcome of a job that could not finish (its worker died, its result could not be sent)."""
+    if isinstance(job, TrialJob):
+        return TrialOutcome(job, "failed", None, error=error)
+    return Outcome(job, "failed", None, error, 0.0)
 
 
 @dataclass
@@ -81,7 +89,8 @@ class _Worker:
     process: Any
     conn: Connection
     device: str | None
-    index: int | None = None  # the cell it is running
+    job: Job | None = None  # what it is running
+    index: int = -1
 
 
 def _death_message(exitcode: int | None) -> str:
@@ -95,27 +104,28 @@ def _death_message(exitcode: int | None) -> str:
 
 
 class LocalPool:
-    """Run cells in ``jobs`` local worker processes; iterate for outcomes as cells finish.
+    """Run the jobs of ``source`` in ``jobs`` local worker processes; iterate for outcomes as they finish.
 
     Workers start when this object is built, before the caller starts threads of its own (a progress
     bar), so a fork never copies a lock held by another thread; replacements for dead workers spawn.
-    ``close()`` stops the workers, killing any still running a cell.
+    After each outcome is consumed, idle workers get the source's next ready jobs. ``close()`` stops the
+    workers, killing any still running a job.
     """
 
-    def __init__(self, cells: Sequence[Cell], settings: WorkerSettings, jobs: int, devices: Sequence[str] | None = None):
+    def __init__(self, source: JobSource, settings: WorkerSettings, jobs: int, devices: Sequence[str] | None = None,
+                 split_seeds: Sequence[int | None] = (None,)):
         self.settings = settings
+        self.source = source
         self.start_method = "spawn" if devices else start_method(settings)
         if self.start_method == "fork":
             try:
-                preload(settings, [c.split_seed for c in cells])
+                preload(settings, split_seeds)
             except Exception:  # noqa: BLE001 - e.g. a broken dataset: each cell then fails with the reason, as in a serial run
                 pass
-        self._cells = list(cells)
-        self._todo = deque(range(len(self._cells)))
-        self._workers = [self._start(self.start_method, devices[i] if devices else None)
-                         for i in range(min(jobs, len(self._cells)))]
-        for worker in self._workers:
-            self._feed(worker)
+        self._sent = 0
+        known = len(source) if hasattr(source, "__len__") else jobs  # type: ignore[arg-type]
+        self._workers = [self._start(self.start_method, devices[i] if devices else None) for i in range(min(jobs, known))]
+        self._feed_idle()
 
     def _start(self, method: str, device: str | None) -> _Worker:
         ctx = mp.get_context(method)
@@ -125,51 +135,54 @@ class LocalPool:
         child.close()
         return _Worker(process, parent, device)
 
-    def _feed(self, worker: _Worker) -> None:
-        if self._todo:
-            worker.index = self._todo.popleft()
-            worker.conn.send((worker.index, self._cells[worker.index]))
+    def _feed_idle(self) -> None:
+        for worker in self._workers:
+            if worker.job is None:
+                job = self.source.next_job()
+                if job is None:
+                    return
+                worker.job, worker.index = job, self._sent
+                self._sent += 1
+                worker.conn.send((worker.index, job))
 
-    def __iter__(self) -> Iterator[Outcome]:
+    def __iter__(self) -> Iterator[Outcome | TrialOutcome]:
         while True:
-            busy = [w for w in self._workers if w.index is not None]
+            busy = [w for w in self._workers if w.job is not None]
             if not busy:
                 return
             ready = set(wait([w.conn for w in busy] + [w.process.sentinel for w in busy]))
             for worker in busy:
                 if worker.conn in ready or worker.process.sentinel in ready:
                     yield self._collect(worker)
+                    self._feed_idle()  # after the consumer handled the outcome: new work may be ready
 
-    def _collect(self, worker: _Worker) -> Outcome:
-        index = worker.index
-        assert index is not None
+    def _collect(self, worker: _Worker) -> Outcome | TrialOutcome:
+        job = worker.job
+        assert job is not None
         try:
             got, outcome = worker.conn.recv()
-            assert got == index
-            worker.index = None
-            self._feed(worker)
+            assert got == worker.index
+            worker.job = None
             return outcome
-        except (EOFError, OSError):  # the worker died mid-cell
+        except (EOFError, OSError):  # the worker died mid-job
             worker.process.join()
-            worker.index = None
-            outcome = Outcome(self._cells[index], "failed", None, _death_message(worker.process.exitcode), 0.0)
+            worker.job = None
+            outcome = failed(job, _death_message(worker.process.exitcode))
             self._workers.remove(worker)
             worker.conn.close()
-            if self._todo:  # the driver may have threads by now (a progress bar): spawn, never fork
-                replacement = self._start("spawn", worker.device)
-                self._workers.append(replacement)
-                self._feed(replacement)
+            if not self.source.done():  # the driver may have threads by now (a progress bar): spawn, never fork
+                self._workers.append(self._start("spawn", worker.device))
             return outcome
 
     def close(self) -> None:
         for worker in self._workers:
-            if worker.index is None and worker.process.is_alive():
+            if worker.job is None and worker.process.is_alive():
                 try:
                     worker.conn.send(None)
                 except OSError:
                     pass
         for worker in self._workers:
-            worker.process.join(timeout=5 if worker.index is None else 0)
+            worker.process.join(timeout=5 if worker.job is None else 0)
             if worker.process.is_alive():
                 worker.process.terminate()
                 worker.process.join()

@@ -1,16 +1,20 @@
-"""Ray executor: cells as Ray tasks with CPU/GPU resources; the driver collects results as they finish.
+"""Ray executor: jobs (cells, tuning trials) as Ray tasks with CPU/GPU resources; the driver collects
+outcomes as they finish and submits newly ready jobs.
 
-Ray is an optional extra (``pip install "mmbench[ray]"``), imported only here.
+Ray is an optional extra (``pip install "mmbench[ray]"``), imported only here. Local plugins reach the
+workers through ``MMBENCH_PLUGINS`` in the job's runtime environment (and the settings).
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator
 
-from mmbench.grid.scheduling import longest_first
-from mmbench.grid.worker import Outcome, WorkerSettings, run_one
-from mmbench.train.cell import Cell
+from mmbench.grid.dispatch import run_job
+from mmbench.grid.jobs import JobSource, TrialOutcome
+from mmbench.grid.local_pool import failed
+from mmbench.grid.worker import Outcome, WorkerSettings
 
 
 def _import_ray() -> Any:
@@ -21,24 +25,34 @@ def _import_ray() -> Any:
     return ray
 
 
-def run_ray(cells: Sequence[Cell], settings: WorkerSettings, address: str | None = None, retries: int = 2) -> Iterator[Outcome]:
+def run_ray(source: JobSource, settings: WorkerSettings, address: str | None = None, retries: int = 2) -> Iterator[Outcome | TrialOutcome]:
     ray = _import_ray()
     started_here = not ray.is_initialized()
     if started_here:
-        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True)
+        env = {k: os.environ[k] for k in ("MMBENCH_PLUGINS", "MMBENCH_LOAD_PLUGINS", "PYTHONPATH") if k in os.environ}
+        ray.init(address=address, include_dashboard=False, log_to_driver=False, ignore_reinit_error=True,
+                 runtime_env={"env_vars": env} if env else None)
     try:
         gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
-        remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(run_one)
+        remote = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=retries)(run_job)
         worker_settings = replace(settings, threads=settings.threads or 1)
-        refs = {remote.remote(cell, worker_settings): cell for cell in longest_first(cells)}
+        refs: dict[Any, Any] = {}
+
+        def submit() -> None:
+            while (job := source.next_job()) is not None:
+                refs[remote.remote(job, worker_settings)] = job
+
+        submit()
         while refs:
             done, _ = ray.wait(list(refs), num_returns=1)
             for ref in done:
-                cell = refs.pop(ref)
+                job = refs.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    outcome = ray.get(ref)
                 except Exception as exc:  # noqa: BLE001 - retries exhausted: the worker kept dying
-                    yield Outcome(cell, "failed", None, f"Ray task failed after {retries} retries: {type(exc).__name__}: {exc}", 0.0)
+                    outcome = failed(job, f"Ray task failed after {retries} retries: {type(exc).__name__}: {exc}")
+                yield outcome
+            submit()
     finally:
         if started_here:
             ray.shutdown()

@@ -17,7 +17,9 @@ from typing import Callable, Iterable, Sequence
 
 from mmbench.grid.cells import Expansion, expand
 from mmbench.grid.config import GridConfig
+from mmbench.grid.jobs import CellSource, JobSource, TrialOutcome
 from mmbench.grid.lock import RunLock
+from mmbench.grid.scheduling import longest_first
 from mmbench.grid.worker import Outcome, WorkerSettings
 from mmbench.store.sqlite import ResultStore
 from mmbench.train.cell import Cell
@@ -37,6 +39,8 @@ class GridSummary:
     stale: list[tuple[str, str]] = field(default_factory=list)
     not_converged: int = 0
     seconds: float = 0.0
+    #: tuning: configurations, counted trials, pruned, failed, trial seconds (None when untuned)
+    tuning: dict | None = None
 
 
 def plan(config: GridConfig) -> Expansion:
@@ -50,7 +54,8 @@ def plan(config: GridConfig) -> Expansion:
     name = config.dataset if isinstance(config.dataset, str) else config.dataset.get("name")
     datasets = get_registry("datasets")
     entry = datasets.get(name) if isinstance(name, str) and name in datasets else None
-    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks), entry)
+    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks), entry,
+                  {t: s.type for t, s in spec.tasks.items()})
 
 
 def check_plugins(allow_problems: bool = False) -> list[str]:
@@ -67,8 +72,9 @@ def check_plugins(allow_problems: bool = False) -> list[str]:
 def check(config: GridConfig, expansion: Expansion) -> None:
     """Load the dataset once and build every component once (:mod:`mmbench.grid.preflight`)."""
     from mmbench.grid.preflight import preflight
-    from mmbench.grid.worker import loaded_dataset
+    from mmbench.grid.worker import forget_datasets, loaded_dataset
 
+    forget_datasets()  # a new run reads its data afresh; its cells then share this copy
     first = expansion.cells[0].split_seed if expansion.cells else None
     preflight(expansion, loaded_dataset(config.dataset, first))
 
@@ -92,10 +98,12 @@ class Selection:
 
 
 def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force: bool, keep_stale: bool = False) -> Selection:
-    """The cells still to run, how many are skipped because they finished, and the stale finished ones."""
+    """The cells still to run, how many are skipped because they finished, and the stale finished ones
+    (other component versions; or, for tuned cells, other hyperparameters than tuning now chooses)."""
     if force:
         return Selection(list(cells), 0, [])
     statuses, provenances = store.statuses(), store.provenances()
+    tuned = {r.cell_id: r.config.get("hparams") for r in store.rows()} if any(c.tuning for c in cells) else {}
     todo, stale = [], []
     for c in cells:
         status = statuses.get(c.cell_id)
@@ -103,6 +111,8 @@ def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force:
             todo.append(c)
             continue
         reason = staleness(provenances.get(c.cell_id), c.provenance) if status == "ok" else None
+        if reason is None and status == "ok" and c.tuning is not None and tuned.get(c.cell_id) != dict(c.hparams):
+            reason = f"tuning now chooses {dict(c.hparams)}, the stored cell trained with {tuned.get(c.cell_id)}"
         if reason is not None:
             stale.append((c, reason))
             if not keep_stale:
@@ -110,17 +120,18 @@ def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force:
     return Selection(todo, len(cells) - len(todo), stale)
 
 
-def _executor(todo: Sequence[Cell], settings: WorkerSettings, jobs: int, executor: str, address: str | None) -> Iterable[Outcome]:
-    """Where the cells run; local worker processes start here, before the caller's progress bar."""
+def _executor(source: JobSource, settings: WorkerSettings, jobs: int, executor: str, address: str | None,
+              split_seeds: Sequence[int | None]) -> Iterable[Outcome | TrialOutcome]:
+    """Where the jobs run; local worker processes start here, before the caller's progress bar."""
     from mmbench.grid import executors
 
-    if not todo:
+    if source.done():
         return []
     if executor == "ray":
-        return executors.run_ray(todo, settings, address=address)
+        return executors.run_ray(source, settings, address=address)
     if jobs > 1:
-        return executors.run_processes(todo, settings, jobs)
-    return executors.run_serial(todo, settings)
+        return executors.run_processes(source, settings, jobs, split_seeds)
+    return executors.run_serial(source, settings)
 
 
 def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: str = "local", address: str | None = None,
@@ -151,39 +162,78 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
                                 "split_seeds": config.split_seeds,
                                 "split_variance": split_variance(config.dataset) if config.split_seeds else "none",
                                 "tuning": config.tuning.as_dict() if config.tuning is not None else None})
-        chosen = select(expansion.cells, store, rerun_failed, force, keep_stale)
-        summary.skipped, summary.stale = chosen.skipped, [(c.label, why) for c, why in chosen.stale]
-        kept = sorted(set(store.get_meta("stale_kept", []) or []) - {c.cell_id for c in chosen.todo})
-        if keep_stale:
-            kept = sorted(set(kept) | {c.cell_id for c, _ in chosen.stale})
-        store.set_meta("stale_kept", kept)
-        if on_stale and chosen.stale:
-            on_stale(chosen.stale, keep_stale)
-        outcomes = _executor(chosen.todo, settings, jobs, executor, address)
+        stale_seen: list[tuple[Cell, str]] = []
+        driver = None
+        if config.tuning is None:
+            chosen = select(expansion.cells, store, rerun_failed, force, keep_stale)
+            summary.skipped, stale_seen = chosen.skipped, list(chosen.stale)
+            source: JobSource = CellSource(longest_first(chosen.todo) if jobs > 1 or executor == "ray" else chosen.todo)
+            todo_count = len(chosen.todo)
+        else:
+            from mmbench.grid.tuning import TuningDriver
+            from mmbench.grid.worker import loaded_dataset
+
+            def select_finals(finals: list[Cell]) -> list[Cell]:
+                chosen = select(finals, store, rerun_failed, force, keep_stale)
+                summary.skipped += chosen.skipped
+                stale_seen.extend(chosen.stale)
+                if on_stale and chosen.stale:
+                    on_stale(chosen.stale, keep_stale)
+                return chosen.todo
+
+            data = loaded_dataset(config.dataset, expansion.cells[0].split_seed if expansion.cells else None)
+            driver = TuningDriver(expansion.cells, config.tuning, out, {t: i.type for t, i in data.task_info.items()},
+                                  select_finals)
+            source = driver
+            todo_count = driver.remaining_trials() + len(driver.ready)
+        summary.stale = [(c.label, why) for c, why in stale_seen]
+        if on_stale and stale_seen and config.tuning is None:
+            on_stale(stale_seen, keep_stale)
+        outcomes = _executor(source, settings, jobs, executor, address, sorted({c.split_seed for c in expansion.cells},
+                                                                                key=lambda s: (s is None, s or 0)))
         if on_start:
-            on_start(len(chosen.todo), summary.skipped)
+            on_start(todo_count, summary.skipped)
         try:
-            _store_all(outcomes, store, config.name, summary, on_outcome)
+            for outcome in outcomes:
+                if isinstance(outcome, TrialOutcome):
+                    driver.record(outcome)  # type: ignore[union-attr]
+                    if on_outcome:
+                        on_outcome(outcome)
+                else:
+                    _store(outcome, store, config.name, summary, on_outcome, driver)
+                for cell, why in (driver.failed_finals if driver is not None else []):
+                    _store(Outcome(cell, "failed", None, why, time.time()), store, config.name, summary, on_outcome, driver)
+                if driver is not None:
+                    driver.failed_finals.clear()
         finally:
             close = getattr(outcomes, "close", None)
             if close is not None:
                 close()
+        kept = sorted(set(store.get_meta("stale_kept", []) or []) - {c.cell_id for c, _ in stale_seen if not keep_stale})
+        if keep_stale:
+            kept = sorted(set(kept) | {c.cell_id for c, _ in stale_seen})
+        store.set_meta("stale_kept", kept)
+        if driver is not None:
+            summary.tuning = driver.summary()
         ids = {c.cell_id for c in expansion.cells}
         summary.not_converged = sum(1 for r in store.rows("ok") if r.cell_id in ids and (r.result or {}).get("converged") is False)
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _store_all(outcomes: Iterable[Outcome], store: ResultStore, grid_name: str, summary: GridSummary,
-               on_outcome: Callable[[Outcome], None] | None) -> None:
-    for outcome in outcomes:
-        cell = outcome.cell
-        store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),
-                  outcome.result, outcome.error, grid_name, outcome.started_at, cell.provenance)
-        if outcome.status == "ok":
-            summary.ok += 1
-        else:
-            summary.failed += 1
-            summary.failures.append((cell.label, outcome.error or "unknown error"))
-        if on_outcome:
-            on_outcome(outcome)
+def _store(outcome: Outcome, store: ResultStore, grid_name: str, summary: GridSummary,
+           on_outcome: Callable[[Outcome], None] | None, driver: object | None) -> None:
+    cell = outcome.cell
+    result = outcome.result
+    record = driver.record_for(cell) if driver is not None else None  # type: ignore[attr-defined]
+    if record is not None and result is not None:
+        result = result | {"tuning": record}
+    store.put(cell.cell_id, outcome.status, cell.family, cell.seed, cell.label, cell.config(),
+              result, outcome.error, grid_name, outcome.started_at, cell.provenance)
+    if outcome.status == "ok":
+        summary.ok += 1
+    else:
+        summary.failed += 1
+        summary.failures.append((cell.label, outcome.error or "unknown error"))
+    if on_outcome:
+        on_outcome(outcome)

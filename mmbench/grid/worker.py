@@ -39,6 +39,11 @@ _DATA: dict[str, Any] = {}
 _CACHE: dict[tuple[str | None, bool], Any] = {}
 
 
+def forget_datasets() -> None:
+    """Drop the datasets decoded in this process: a new run reads its data afresh (it may have changed)."""
+    _DATA.clear()
+
+
 def loaded_dataset(dataset: Any, split_seed: int | None = None) -> Any:
     """The dataset decoded once per process and split seed (``split_seeds: true`` redraws splits per seed)."""
     import json
@@ -95,4 +100,5 @@ def run_one(cell: Cell, settings: WorkerSettings, device_override: str | None = 
     except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not a crash
         frames = traceback.extract_tb(exc.__traceback__)
         where = f" (in {frames[-1].filename}:{frames[-1].lineno}, {frames[-1].name})" if frames else ""
-        return Outcome(cell, "failed", {"traceback": traceback.format_exc()}, f"{type(exc).__name__}: {exc}{where}", started)
+        return Outcome(cell, "failed", {"traceback": traceback.format_exc(), "labels": cell.component_labels()},
+                       f"{type(exc).__name__}: {exc}{where}", started)

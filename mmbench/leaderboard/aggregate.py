@@ -1,7 +1,12 @@
-"""Read a run directory's cells and group them into *configurations*: cells identical except the seed.
+"""Read a run directory's cells and group them into *configurations*: cells identical except the seed, the
+data-split seed (``split_seed``) and the hyperparameters tuning chose for them (``hparams``). The tuning
+protocol (``tuning``) and the architecture stay in the key: a tuned and an untuned run of the same components
+are two configurations, shown side by side.
 
 Each configuration keeps its per-seed scores as pandas frames (index: seed; columns: ``(task, metric)``),
-so every statistic downstream (means, intervals, Δm%) is a vectorised pandas/scipy operation.
+so every statistic downstream (means, intervals, Δm%) is a vectorised pandas/scipy operation. What newer
+rows store — ``result["chance"]``, ``result["converged"]``, ``result["tuning"]``, ``config["hparams"]``,
+``config["split_seed"]``, ``config["architecture"]`` — is read defensively: older rows lack it.
 Failed cells are kept too: they count against their configuration and are listed, never dropped.
 """
 
@@ -17,6 +22,10 @@ from mmbench.data.spec import LOWER_IS_BETTER, TaskInfo
 from mmbench.store.sqlite import ResultStore
 
 FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
+#: config keys that do not make a configuration: what varies between its seeds
+PER_SEED_KEYS = ("seed", "split_seed", "hparams")
+#: the architecture of a row that does not name one (rows from before the architecture kind existed)
+DEFAULT_ARCHITECTURE = "hps"
 #: Cost keys of a result, averaged over seeds.
 COST_KEYS = ("params", "trainable_params", "train_seconds", "peak_memory_mb")
 #: Which metric names identify a task type (``TaskInfo.main_metric`` then gives the main metric).
@@ -39,8 +48,11 @@ def main_metric(metrics: Iterable[str]) -> str:
 
 
 def dataset_name(value: Any) -> str:
-    """A registered dataset's name, or an embedded spec's ``name`` (``custom`` when it has none)."""
-    return value if isinstance(value, str) else str(value.get("name", "custom"))
+    """A registered dataset's name, or an embedded spec's ``name`` — else its source's last path part,
+    as the spec itself defaults (``docs/datasets.md``)."""
+    from mmbench.store.export import dataset_label
+
+    return dataset_label(value)
 
 
 def component_label(value: dict[str, Any] | None) -> str | None:
@@ -77,6 +89,11 @@ class Configuration:
     fuser: str | None
     weighting: str | None
     training: str
+    #: the architecture's label (``hps`` when the rows name none); ``architecture_named``: whether they did
+    architecture: str = DEFAULT_ARCHITECTURE
+    architecture_named: bool = False
+    #: the tuning protocol (``config["tuning"]``), ``None`` when untuned
+    tuning: dict[str, Any] | None = None
     seeds: list[int] = field(default_factory=list)
     failed_seeds: list[int] = field(default_factory=list)
     test: pd.DataFrame = field(default_factory=pd.DataFrame)
@@ -86,6 +103,18 @@ class Configuration:
     memory_kinds: set[str] = field(default_factory=set)
     #: per seed, the result's ``robustness`` dict (``mmbench.robustness.evaluate``), when the grid scored it
     robustness: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: per seed: ``config["split_seed"]``, ``result["converged"]``, ``config["hparams"]``, ``result["tuning"]``
+    split_seeds: dict[int, int] = field(default_factory=dict)
+    converged: dict[int, bool] = field(default_factory=dict)
+    hparams: dict[int, dict[str, Any]] = field(default_factory=dict)
+    tuning_result: dict[int, dict[str, Any]] = field(default_factory=dict)
+    #: per seed the majority-class accuracy per classification task (index seed, columns task)
+    chance_test: pd.DataFrame = field(default_factory=pd.DataFrame)
+    chance_validation: pd.DataFrame = field(default_factory=pd.DataFrame)
+    cell_ids: dict[int, str] = field(default_factory=dict)
+    #: seeds whose cell the store kept although other plugin versions produced it (meta ``stale_kept``)
+    stale_seeds: list[int] = field(default_factory=list)
+    _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def encoders_label(self) -> str:
@@ -93,10 +122,28 @@ class Configuration:
 
     @property
     def label(self) -> str:
-        """``[family] modalities | tasks | encoders | aligner | fuser | weighting`` (no seed)."""
+        """``[family] modalities | tasks | encoders | aligner | fuser | architecture | weighting [| tuned]`` (no
+        seed; the architecture only for multitask rows that name one, as :attr:`mmbench.train.cell.Cell.label`)."""
         parts = ["+".join(self.modalities), "+".join(self.tasks), "/".join(c for _, c in self.encoders)]
-        parts += [c for c in (self.aligner, self.fuser, self.weighting) if c is not None]
-        return f"[{self.family}] " + " | ".join(parts)
+        parts += [c for c in (self.aligner, self.fuser) if c is not None]
+        if self.architecture_named and len(self.tasks) > 1:
+            parts.append(self.architecture)
+        if self.weighting is not None:
+            parts.append(self.weighting)
+        return f"[{self.family}] " + " | ".join(parts) + (" | tuned" if self.tuning is not None else "")
+
+    @property
+    def tuning_key(self) -> str:
+        return json.dumps(self.tuning, sort_keys=True, default=str) if self.tuning is not None else ""
+
+    @property
+    def nonconverged_seeds(self) -> list[int]:
+        """Seeds whose best validation epoch was the last one run (still improving when training stopped)."""
+        return sorted(s for s, ok in self.converged.items() if ok is False)
+
+    @property
+    def stale(self) -> bool:
+        return bool(self.stale_seeds)
 
     @property
     def single_task(self) -> bool:
@@ -107,35 +154,91 @@ class Configuration:
         return self.family.endswith("cm")
 
     @property
-    def setting(self) -> tuple[str, str]:
-        """What every comparison must share: the dataset and the training settings."""
-        return self.dataset, self.training
+    def setting(self) -> tuple[str, str, str]:
+        """What every comparison must share: the dataset, the training settings and the tuning protocol."""
+        return self.dataset, self.training, self.tuning_key
+
+    def paired_seeds(self, *others: "Configuration") -> list[int]:
+        """The seeds this configuration and every one of ``others`` ran, on the same data split."""
+        common = set(self.test.index)
+        for other in others:
+            common &= {s for s in other.test.index if other.split_seeds.get(s) == self.split_seeds.get(s)}
+        return sorted(common)
 
     def mean(self, split: str = "test") -> pd.Series:
-        """Mean over seeds per ``(task, metric)``."""
+        """Mean over seeds per ``(task, metric)`` (cached per frame: every reference lookup asks for it)."""
         frame = self.validation if split == "validation" else self.test
-        return frame.mean(axis=0) if len(frame) else pd.Series(dtype=float)
+        key = (split, id(frame))
+        if key not in self._cache:
+            self._cache[key] = frame.mean(axis=0) if len(frame) else pd.Series(dtype=float)
+        return self._cache[key]
 
     def main_metrics(self) -> dict[str, str]:
         """``task → main metric`` for the tasks this configuration has scores for."""
         if self.test.empty:
             return {}
-        return {t: main_metric(self.test[t].columns) for t in self.tasks if t in self.test.columns.get_level_values(0)}
+        key = ("main", id(self.test))
+        if key not in self._cache:
+            stored: dict[str, list[str]] = {}
+            for t, m in self.test.columns:
+                stored.setdefault(t, []).append(m)
+            self._cache[key] = {t: main_metric(stored[t]) for t in self.tasks if t in stored}
+        return self._cache[key]
 
 
 def _config_key(config: dict[str, Any]) -> str:
-    return json.dumps({k: v for k, v in config.items() if k != "seed"}, sort_keys=True, separators=(",", ":"), default=str)
+    return json.dumps({k: v for k, v in config.items() if k not in PER_SEED_KEYS}, sort_keys=True,
+                      separators=(",", ":"), default=str)
 
 
-def _new_configuration(key: str, family: str, config: dict[str, Any]) -> Configuration:
+def _new_configuration(key: str, family: str, config: dict[str, Any], labels: dict[str, str] | None = None) -> Configuration:
+    """``labels``: the cell's short component labels (only the options its grid gave), when it recorded
+    them; otherwise every stored option is shown."""
+    labels = labels or {}
+
+    def label(slot: str) -> str | None:
+        value = config.get(slot)
+        return None if value is None else labels.get(slot) or component_label(value)
+
     return Configuration(
         key=key, dataset=dataset_name(config["dataset"]), family=family,
         modalities=tuple(config["modalities"]), tasks=tuple(config["tasks"]),
-        encoders=tuple((m, component_label(c) or "") for m, c in sorted(config["encoders"].items())),
-        aligner=component_label(config.get("aligner")), fuser=component_label(config.get("fuser")),
-        weighting=component_label(config.get("weighting")),
+        encoders=tuple((m, labels.get(f"encoders.{m}") or component_label(c) or "") for m, c in sorted(config["encoders"].items())),
+        aligner=label("aligner"), fuser=label("fuser"), weighting=label("weighting"),
         training=json.dumps(config.get("training", {}), sort_keys=True, default=str),
+        architecture=label("architecture") or DEFAULT_ARCHITECTURE,
+        architecture_named=isinstance(config.get("architecture"), dict),
+        tuning=config.get("tuning") if isinstance(config.get("tuning"), dict) else None,
     )
+
+
+def _chance_frame(per_seed: dict[int, dict[str, float]]) -> pd.DataFrame:
+    frame = pd.DataFrame.from_dict(per_seed, orient="index", dtype=float)
+    frame.index.name = "seed"
+    return frame.sort_index(axis=0).sort_index(axis=1)
+
+
+def _read_cell(cfg: Configuration, row: Any, stale: set[str], chance: dict[str, dict[int, dict[str, float]]]) -> None:
+    """The per-seed extras of one ok cell: split seed, convergence, hyperparameters, tuning, chance, staleness."""
+    seed, config, result = row.seed, row.config, row.result
+    cfg.cell_ids[seed] = row.cell_id
+    if row.cell_id in stale:
+        cfg.stale_seeds.append(seed)
+    if isinstance(config.get("split_seed"), int):
+        cfg.split_seeds[seed] = config["split_seed"]
+    if isinstance(result.get("converged"), bool):
+        cfg.converged[seed] = result["converged"]
+    hparams = config.get("hparams", result.get("hparams"))
+    if isinstance(hparams, dict) and hparams:
+        cfg.hparams[seed] = hparams
+    if isinstance(result.get("tuning"), dict):
+        cfg.tuning_result[seed] = result["tuning"]
+    for split in ("test", "validation"):
+        per_task = (result.get("chance") or {}).get(split) if isinstance(result.get("chance"), dict) else None
+        if isinstance(per_task, dict):
+            values = {t: float(v) for t, v in per_task.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+            if values:
+                chance[split][seed] = values
 
 
 def _empty(names: tuple[str, str]) -> pd.DataFrame:
@@ -160,14 +263,18 @@ def load(store: ResultStore) -> tuple[list[Configuration], list[FailedCell]]:
     configs: dict[str, Configuration] = {}
     failed: list[FailedCell] = []
     records: list[dict[str, Any]] = []
+    stale = {str(c) for c in (store.get_meta("stale_kept", None) or []) if isinstance(c, (str, int))}
+    chances: dict[str, dict[str, dict[int, dict[str, float]]]] = {}
     for row in store.rows():
         key = _config_key(row.config)
-        cfg = configs.get(key) or configs.setdefault(key, _new_configuration(key, row.family, row.config))
+        labels = (row.result or {}).get("labels") if isinstance(row.result, dict) else None
+        cfg = configs.get(key) or configs.setdefault(key, _new_configuration(key, row.family, row.config, labels))
         if row.status != "ok" or row.result is None:
             cfg.failed_seeds.append(row.seed)
             failed.append(FailedCell(row.cell_id, key, row.family, row.seed, row.label, row.error or "failed (no reason stored)"))
             continue
         cfg.seeds.append(row.seed)
+        _read_cell(cfg, row, stale, chances.setdefault(key, {"test": {}, "validation": {}}))
         if row.result.get("peak_memory_kind"):
             cfg.memory_kinds.add(str(row.result["peak_memory_kind"]))
         if isinstance(row.result.get("robustness"), dict):
@@ -185,6 +292,9 @@ def load(store: ResultStore) -> tuple[list[Configuration], list[FailedCell]]:
     for key, cfg in configs.items():
         cfg.seeds.sort()
         cfg.failed_seeds.sort()
+        cfg.stale_seeds.sort()
+        chance = chances.get(key, {"test": {}, "validation": {}})
+        cfg.chance_test, cfg.chance_validation = _chance_frame(chance["test"]), _chance_frame(chance["validation"])
         cfg.test = frames.get(("test", key), _empty(("task", "metric")))
         cfg.validation = frames.get(("validation", key), _empty(("task", "metric")))
         cfg.retrieval = frames.get(("retrieval", key), _empty(("task", "metric")))

@@ -1,4 +1,5 @@
-"""Δm% (LibMTL's convention), the references it is taken against, ranks, and the paired EW comparison.
+"""Δm% (LibMTL's convention), the references it is taken against (single-task baseline, single-modal
+reference, EW counterpart), and ranks.
 
 Δm% follows Maninis et al. (2019), "Attentive Single-Tasking of Multiple Tasks", CVPR, as implemented
 by LibMTL (``LibMTL/utils.py::count_improvement``; Lin & Zhang, 2023, JMLR):
@@ -11,34 +12,54 @@ over every metric stored for each task (positive = better than the reference B).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from mmbench.leaderboard.aggregate import Configuration, lower_is_better
-from mmbench.leaderboard.stats import probability_of_improvement
 
 
-def delta_m(values: pd.DataFrame, reference: pd.Series) -> pd.Series:
-    """Δm% of every row of ``values`` (index: seed; columns ``(task, metric)``) against ``reference``.
+def delta_coefficients(columns: pd.Index, usable: np.ndarray) -> np.ndarray | None:
+    """The weights c_k = 100 · (−1)^{l_k} / (T · M_t) of Δm% over ``columns`` (``(task, metric)``), zero where
+    ``usable`` is False; ``None`` when a task is left with no usable metric (Δm% is then undefined)."""
+    tasks = np.array([t for t, _ in columns], dtype=object)
+    names = list(dict.fromkeys(tasks))
+    coef = np.zeros(len(columns))
+    for t in names:
+        group = usable & (tasks == t)
+        if not group.any():
+            return None
+        coef[group] = 1.0 / group.sum()
+    sign = np.array([-1.0 if lower_is_better(m) else 1.0 for _, m in columns])
+    return 100.0 * sign * coef / len(names)
+
+
+def delta_m(values: pd.DataFrame, reference: pd.Series | pd.DataFrame) -> pd.Series:
+    """Δm% of every row of ``values`` (index: seed; columns ``(task, metric)``) against ``reference``: a Series
+    (one B for every row) or a frame indexed by seed (each row against the reference's *same seed*; a seed the
+    reference lacks gives ``nan``).
 
     Metrics the reference lacks, or where it is 0 (the ratio is undefined), are left out of M_t; a task
     left with no metric makes Δm undefined (``nan``) rather than silently averaging fewer tasks.
     """
     if values.empty:
         return pd.Series(dtype=float)
-    base = reference.reindex(values.columns).to_numpy(dtype=float)
-    usable = np.isfinite(base) & (base != 0)
-    tasks = np.array([t for t, _ in values.columns], dtype=object)
-    groups = [usable & (tasks == t) for t in dict.fromkeys(tasks)]
-    if not all(g.any() for g in groups):
+    if isinstance(reference, pd.DataFrame):
+        base = reference.reindex(index=values.index, columns=values.columns).to_numpy(dtype=float)
+    else:
+        base = np.broadcast_to(reference.reindex(values.columns).to_numpy(dtype=float), values.shape)
+    known = np.isfinite(base).any(axis=0)  # metrics the reference has (on some seed)
+    complete = np.isfinite(base[:, known]).all(axis=1)  # rows whose reference has every one of them
+    usable = known & (base[complete] != 0).all(axis=0) if complete.any() else np.zeros(values.shape[1], bool)
+    coef = delta_coefficients(values.columns, usable)
+    if coef is None:
         return pd.Series(math.nan, index=values.index)
-    sign = np.array([-1.0 if lower_is_better(m) else 1.0 for _, m in values.columns])
     with np.errstate(divide="ignore", invalid="ignore"):
-        relative = sign * (values.to_numpy(dtype=float) - base) / base
-    per_task = np.stack([relative[:, g].mean(axis=1) for g in groups], axis=1)
-    return pd.Series(100.0 * per_task.mean(axis=1), index=values.index)
+        relative = (values.to_numpy(dtype=float)[:, usable] - base[:, usable]) / base[:, usable]
+    out = relative @ coef[usable]
+    out[~complete] = math.nan
+    return pd.Series(out, index=values.index)
 
 
 def signed_main_scores(configs: list[Configuration], split: str = "test") -> pd.DataFrame:
@@ -73,15 +94,29 @@ def best(candidates: list[Configuration]) -> Configuration:
 
 @dataclass
 class Reference:
-    """What a configuration is compared against: mean scores per ``(task, metric)`` and where they came from."""
+    """What a configuration is compared against: per part (the tasks it covers, the configuration that
+    provides them), the mean scores per ``(task, metric)``, and where they came from."""
 
     values: pd.Series
     source: str
     configs: list[Configuration]
+    parts: list[tuple[tuple[str, ...], Configuration]] = field(default_factory=list)
 
     @property
     def labels(self) -> list[str]:
         return [c.label for c in self.configs]
+
+    def frame(self, split: str = "test") -> pd.DataFrame:
+        """Per-seed scores (index seed; columns ``(task, metric)``), each part's columns from its own seeds."""
+        frames = []
+        for tasks, cfg in self.parts:
+            source = cfg.validation if split == "validation" else cfg.test
+            frames.append(source.loc[:, source.columns.get_level_values(0).isin(tasks)])
+        return pd.concat(frames, axis=1) if frames else pd.DataFrame()
+
+    def mean(self, split: str = "test") -> pd.Series:
+        return pd.concat([cfg.mean(split)[lambda m, t=tasks: m.index.get_level_values(0).isin(t)]
+                          for tasks, cfg in self.parts]) if self.parts else pd.Series(dtype=float)
 
 
 def _task_slice(cfg: Configuration, task: str) -> pd.Series:
@@ -91,7 +126,8 @@ def _task_slice(cfg: Configuration, task: str) -> pd.Series:
 
 def single_task_baseline(cfg: Configuration, pool: list[Configuration]) -> Reference | None:
     """Per task, the single-task configuration with the same modalities and encoders (and, when one exists,
-    the same aligner and fuser: source ``exact``; otherwise the best such one: source ``fallback``)."""
+    the same aligner and fuser: source ``exact``; otherwise the best such one: source ``fallback``). Single-task
+    cells always use hard sharing, so the multitask row's architecture plays no part; the tuning protocol must match."""
     if cfg.single_task:
         return None
     parts, chosen_configs, fallback = [], [], False
@@ -105,7 +141,8 @@ def single_task_baseline(cfg: Configuration, pool: list[Configuration]) -> Refer
         fallback = fallback or not exact
         parts.append(_task_slice(chosen, task))
         chosen_configs.append(chosen)
-    return Reference(pd.concat(parts), "fallback" if fallback else "exact", chosen_configs)
+    return Reference(pd.concat(parts), "fallback" if fallback else "exact", chosen_configs,
+                     [((t,), c) for t, c in zip(cfg.tasks, chosen_configs)])
 
 
 def single_modal_reference(cfg: Configuration, pool: list[Configuration]) -> Reference | None:
@@ -120,39 +157,18 @@ def single_modal_reference(cfg: Configuration, pool: list[Configuration]) -> Ref
     if not candidates:
         return None
     chosen = best(candidates)
-    return Reference(chosen.mean("test"), "best single-modal", [chosen])
+    return Reference(chosen.mean("test"), "best single-modal", [chosen], [(cfg.tasks, chosen)])
+
+
+def same_architecture(a: Configuration, b: Configuration) -> bool:
+    """Everything but the weighting equal: modalities, tasks, encoders, aligner, fuser, architecture, settings."""
+    return (a.setting == b.setting and a.modalities == b.modalities and a.tasks == b.tasks and a.encoders == b.encoders
+            and (a.aligner, a.fuser, a.architecture) == (b.aligner, b.fuser, b.architecture))
 
 
 def ew_counterpart(cfg: Configuration, pool: list[Configuration]) -> Configuration | None:
-    """The configuration weighted by EW with the same architecture (modalities, tasks, encoders, aligner, fuser)."""
+    """The configuration weighted by EW with the same architecture (modalities, tasks, encoders, aligner, fuser,
+    architecture, training and tuning)."""
     if cfg.single_task or cfg.weighting in (None, "ew"):
         return None
-    for c in pool:
-        if (c.weighting == "ew" and c.setting == cfg.setting and c.modalities == cfg.modalities and c.tasks == cfg.tasks
-                and c.encoders == cfg.encoders and (c.aligner, c.fuser) == (cfg.aligner, cfg.fuser)):
-            return c
-    return None
-
-
-@dataclass
-class EwComparison:
-    """Paired (by seed) comparison with the EW configuration of the same architecture."""
-
-    label: str
-    gain: float
-    p_improvement: float
-    n: int
-    score: str
-
-
-def compare_with_ew(cfg: Configuration, ew: Configuration, baseline: Reference | None) -> EwComparison | None:
-    """Per-seed score: Δm% against the single-task baseline (or, without one, against EW's mean); pair the
-    seeds both ran; P(>EW) by :func:`~mmbench.leaderboard.stats.probability_of_improvement`."""
-    reference, score = (baseline.values, "delta_m vs single-task baseline") if baseline else (ew.mean("test"), "delta_m vs EW mean")
-    x = delta_m(cfg.test, reference).dropna()
-    y = delta_m(ew.test, reference).dropna()
-    seeds = sorted(set(x.index) & set(y.index))
-    if not seeds:
-        return None
-    xs, ys = x.loc[seeds].to_numpy(), y.loc[seeds].to_numpy()
-    return EwComparison(ew.label, float(np.mean(xs - ys)), probability_of_improvement(xs, ys), len(seeds), score)
+    return next((c for c in pool if c.weighting == "ew" and same_architecture(c, cfg)), None)

@@ -25,15 +25,33 @@ def _num(value: float, signed: bool = False, decimals: int | None = None) -> str
     return f"{value:+,.{decimals}f}" if signed else f"{value:,.{decimals}f}"
 
 
+def _decimals(value: float) -> int:
+    return 3 if abs(value) < 10 else 2 if abs(value) < 1000 else 0
+
+
 def fmt_interval(iv: Interval, signed: bool = False, decimals: int | None = None) -> str:
+    """``mean ± half-width``; ``mean [low, high]`` when a bound was clipped to the metric's range; ``mean (n=2)``
+    when there are too few values for an interval; ``—`` when there is no value."""
     if iv.n == 0 or not math.isfinite(iv.mean):
         return "—"
+    decimals = _decimals(iv.mean) if decimals is None else decimals
     text = _num(iv.mean, signed, decimals)
-    if iv.n == 1:
-        return f"{text} (n=1)"
-    if decimals is None:
-        decimals = 3 if abs(iv.mean) < 10 else 2 if abs(iv.mean) < 1000 else 0
+    if not iv.has_bounds:
+        return f"{text} (n={iv.n})"
+    if iv.clipped:
+        return f"{text} [{_num(iv.low, signed, decimals)}, {_num(iv.high, signed, decimals)}]"
     return f"{text} ± {_num(iv.half_width, False, decimals)}"
+
+
+def fmt_p(p: float) -> str:
+    """A p-value: three decimals, ``<0.001`` below that, ``—`` when there is none."""
+    if not math.isfinite(p):
+        return "—"
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def too_few(n: int, min_p: float) -> str:
+    return f"too few seeds to test (n={n}, min p={fmt_p(min_p)})"
 
 
 @dataclass

@@ -3,6 +3,8 @@
 - ``<dataset>-tradeoff.png``: main metric of the first task vs the second for every multitask configuration
   (95% intervals as error bars), the single-task points they are compared with, and their Pareto front;
 - ``<dataset>-delta-m.png``: Δm% per multitask configuration, mean over seeds with its 95% interval;
+- ``<dataset>-profiles.png``: performance profiles per component kind (rliable; :mod:`~mmbench.leaderboard.aggregates`):
+  the fraction of normalised scores above τ, with its 95% stratified-bootstrap band;
 - ``<dataset>-robustness.png``: the first task's main metric vs perturbation level per configuration
   (robustness runs only; :func:`mmbench.leaderboard.robustness_render.robustness_plot`).
 """
@@ -18,6 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from mmbench.leaderboard.aggregate import lower_is_better, main_metric
+from mmbench.leaderboard.aggregates import KindAggregate
 from mmbench.leaderboard.robustness_render import robustness_plot
 from mmbench.leaderboard.table import Analysis
 
@@ -62,7 +65,7 @@ def tradeoff_plot(group: list[Analysis], path: Path) -> Path | None:
             continue
         ivs = [a.metrics[(t, metrics[t])] for t in (t1, t2)]
         points.append([iv.mean for iv in ivs])
-        errs.append([iv.half_width if iv.n > 1 else 0.0 for iv in ivs])
+        errs.append([[iv.mean - iv.low, iv.high - iv.mean] if iv.has_bounds else [0.0, 0.0] for iv in ivs])
         labels.append(_short(a))
     if not points:
         return None
@@ -72,7 +75,7 @@ def tradeoff_plot(group: list[Analysis], path: Path) -> Path | None:
     front = pareto_mask(pts * sign)
     fig = Figure(figsize=(7, 5.5))
     ax = fig.add_subplot()
-    ax.errorbar(pts[:, 0], pts[:, 1], xerr=err[:, 0], yerr=err[:, 1], fmt="o", color="tab:blue", alpha=0.6,
+    ax.errorbar(pts[:, 0], pts[:, 1], xerr=err[:, 0].T, yerr=err[:, 1].T, fmt="o", color="tab:blue", alpha=0.6,
                 capsize=2, label="multitask configuration")
     order = np.argsort(pts[front, 0])
     ax.plot(pts[front, 0][order], pts[front, 1][order], "-", color="tab:red", marker="o", label="Pareto front")
@@ -106,7 +109,7 @@ def delta_plot(group: list[Analysis], path: Path) -> Path | None:
     rows.sort(key=lambda a: a.delta_m.mean)
     y = np.arange(len(rows))
     means = np.array([a.delta_m.mean for a in rows])
-    half = np.array([a.delta_m.half_width if a.delta_m.n > 1 else 0.0 for a in rows])
+    half = np.array([a.delta_m.half_width if a.delta_m.has_bounds else 0.0 for a in rows])
     fig = Figure(figsize=(7, 1.2 + 0.35 * len(rows)))
     ax = fig.add_subplot()
     colors = ["tab:green" if m > 0 else "tab:red" for m in means]
@@ -120,7 +123,32 @@ def delta_plot(group: list[Analysis], path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def write_plots(analyses: list[Analysis], out_dir: str | Path, prefix: str = "leaderboard") -> list[Path]:
+def profile_plot(aggs: list[KindAggregate], path: Path) -> Path | None:
+    """One panel per component kind: each value's performance profile with its 95% band."""
+    aggs = [g for g in aggs if any(v.profile is not None for v in g.values)]
+    if not aggs:
+        return None
+    fig = Figure(figsize=(5.5 * len(aggs), 4.5))
+    for i, g in enumerate(aggs):
+        ax = fig.add_subplot(1, len(aggs), i + 1)
+        for v in g.values:
+            if v.profile is None:
+                continue
+            taus, curve, low, high = v.profile
+            (line,) = ax.plot(taus, curve, label=v.value + (" (reference)" if v.value == g.reference else ""))
+            if np.isfinite(low).all() and np.isfinite(high).all():
+                ax.fill_between(taus, low, high, color=line.get_color(), alpha=0.15)
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_xlabel("normalised score τ (%, 0 = reference)")
+        ax.set_ylabel("fraction of scores > τ")
+        ax.set_title(f"{g.dataset}: by {g.kind}", fontsize=9)
+        ax.legend(fontsize=7)
+        ax.grid(alpha=0.3)
+    return _save(fig, path)
+
+
+def write_plots(analyses: list[Analysis], out_dir: str | Path, prefix: str = "leaderboard",
+                aggregates: list[KindAggregate] | None = None) -> list[Path]:
     """Write every plot that has data; returns the PNG paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -132,4 +160,8 @@ def write_plots(analyses: list[Analysis], out_dir: str | Path, prefix: str = "le
             written = fn(group, out / f"{stem}-{suffix}.png")
             if written is not None:
                 paths.append(written)
+            if suffix == "delta-m":
+                profiles = profile_plot([g for g in aggregates or [] if g.dataset == dataset], out / f"{stem}-profiles.png")
+                if profiles is not None:
+                    paths.append(profiles)
     return paths

@@ -1,128 +1,42 @@
-"""Markdown rendering (``tabulate``, GitHub tables): a header, one table per baseline family with ↑/↓ and the
-best value per column in bold, the formula and model-selection rule under every table, retrieval scores,
-plots, and the failed cells. Every name from a config is escaped so that no component name breaks a table."""
+"""Markdown rendering (``tabulate``, GitHub tables): a header (splits, tuning, the tests and their adjustment),
+one table per baseline family with ↑/↓ and the best value per column in bold, the formula, intervals, tests and
+model-selection rule under every table, the paired tests, the rliable aggregates, retrieval scores, plots, the
+tuning table and the failed cells. Every name from a config is escaped so that no component name breaks a table."""
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from tabulate import tabulate
 
-from mmbench.leaderboard.aggregate import FAMILIES, FailedCell, dataset_name, lower_is_better, main_metric
-from mmbench.leaderboard.format import Column, bold_table, escape, fmt_interval, _num  # noqa: F401 - re-exported
+from mmbench.leaderboard.aggregate import FAMILIES, FailedCell, dataset_name
+from mmbench.leaderboard.aggregates import KindAggregate
+from mmbench.leaderboard.comparisons import Comparison
+from mmbench.leaderboard.format import Column, _num, bold_table, escape, fmt_interval  # noqa: F401 - re-exported
+from mmbench.leaderboard.multiplicity import DEFAULT
+from mmbench.leaderboard.render_columns import family_table, footer
+from mmbench.leaderboard.render_sections import (
+    aggregates_section,
+    split_line,
+    tests_line,
+    tests_section,
+    tuning_lines,
+    tuning_section,
+)
 from mmbench.leaderboard.robustness_render import robustness_section
 from mmbench.leaderboard.table import Analysis
-
-FAMILY_TITLES = {"st-sm": "Single-task, single-modal", "st-cm": "Single-task, cross-modal",
-                 "mt-sm": "Multitask, single-modal", "mt-cm": "Multitask, cross-modal"}
-FORMULA = ("Δm% = 100 · (1/T) Σ_t (1/M_t) Σ_m (−1)^l(t,m) · (N(t,m) − B(t,m)) / B(t,m), over the T tasks and the "
-           "M_t metrics stored per task; l(t,m) = 1 when lower is better; positive = better than B")
-MODEL_SELECTION = ("Model selection: after every epoch the model is scored on the validation split by the unweighted "
-                   "mean of the per-task losses; the best epoch's weights are kept (ties: the earlier epoch) and "
-                   "training stops after `patience` epochs without improvement. Test metrics come from those weights.")
-BASELINES = {
-    "st-sm": "Single-task rows are the baselines B of Δm% for the single-modal multitask table.",
-    "st-cm": "Single-task rows are the baselines B of Δm% for the cross-modal multitask table.",
-    "mt-sm": "B, per task: the single-task, single-modal configuration with the same modality and encoder.",
-    "mt-cm": ("B, per task: the single-task, cross-modal configuration with the same modalities, encoders, aligner "
-              "and fuser; † marks a fallback to the best (on validation) single-task cross-modal configuration with "
-              "the same modalities and encoders, when none has the same aligner and fuser."),
-}
-CROSS_MODAL = ("Cross-modal gain: the same formula with B = the best single-modal configuration with the same tasks "
-               "that uses one of this row's modalities with the same encoder (best = lowest mean rank of the "
-               "validation main metric).")
-P_EW = ("P(>EW): paired by seed, the fraction of 10,000 seeded bootstrap resamples of the seeds in which this row's "
-        "per-seed Δm% beats the EW row's with the same architecture (Agarwal et al., NeurIPS 2021); n = seeds paired. "
-        "Near 0.5, or n small: the difference is within the noise.")
-INTERVALS = ("Test split. Each value is the mean over seeds ± the half-width of its 95% Student-t interval (n−1 degrees "
-             "of freedom; \"n=1\": one seed, no interval). ↑/↓: higher/lower is better; **bold**: best in its column.")
-
-MEMORY_KINDS = {"cuda_max_allocated": "CUDA max allocated per cell",
-                "cell_peak_rss": "peak resident memory of the process during the cell (CPU; reset per cell)",
-                "process_peak_rss": "peak RSS of the process that ran the cell (CPU; cumulative over earlier cells "
-                                    "in that process, so an upper bound)"}
-
-def _arrow(direction: int) -> str:
-    return {1: " ↑", -1: " ↓"}.get(direction, "")
-
-
-def _seeds(a: Analysis) -> str:
-    n, failed = len(a.config.seeds), len(a.config.failed_seeds)
-    return f"{n} (+{failed} failed)" if failed else str(n)
-
-
-def _ew(a: Analysis) -> str:
-    if a.config.weighting == "ew":
-        return "(EW)"
-    if a.ew is None:
-        return "—" if a.ew_label is None else "no paired seeds"
-    return f"P(>EW)={a.ew.p_improvement:.2f} (n={a.ew.n})"
-
-
-def _versus(a: Analysis) -> str:
-    if a.single_modal is None or a.cross_modal_gain.n == 0:
-        return ""
-    return " (vs " + escape("+".join(a.single_modal.configs[0].modalities)) + ")"
-
-
-def _columns(family: str, group: list[Analysis]) -> list[Column]:
-    cfgs = [a.config for a in group]
-    ident: list[Column] = []
-    fields: list[tuple[str, Callable[[Any], Any]]] = [
-        ("modalities", lambda c: "+".join(c.modalities)), ("tasks", lambda c: "+".join(c.tasks)),
-        ("encoders", lambda c: c.encoders_label), ("aligner", lambda c: c.aligner), ("fuser", lambda c: c.fuser),
-        ("weighting", lambda c: c.weighting), ("training", lambda c: c.training)]
-    for name, get in fields:
-        values = [get(c) for c in cfgs]
-        if all(v is None for v in values) or (name == "training" and len(set(values)) == 1):
-            continue
-        ident.append(Column(name, 0, lambda a: math.nan, lambda a, get=get: escape(get(a.config) or "—")))
-    cols = ident + [Column("seeds", 0, lambda a: math.nan, _seeds)]
-    tasks: dict[str, set[str]] = {}
-    for c in cfgs:
-        for t in c.tasks:
-            tasks.setdefault(t, set()).update(m for (tt, m) in c.test.columns if tt == t)
-    for task, metrics in tasks.items():
-        if not metrics:
-            continue
-        metric = main_metric(metrics)
-        d = -1 if lower_is_better(metric) else 1
-        key = (task, metric)
-        cols.append(Column(f"{escape(task)} {escape(metric)}{_arrow(d)}", d,
-                           lambda a, key=key: a.metrics[key].mean if key in a.metrics else math.nan,
-                           lambda a, key=key: fmt_interval(a.metrics[key]) if key in a.metrics else "—"))
-    if family.startswith("mt"):
-        cols.append(Column("Δm%" + _arrow(1), 1, lambda a: a.delta_m.mean,
-                           lambda a: fmt_interval(a.delta_m, True, 2) + ("†" if a.baseline and a.baseline.source == "fallback" else "")))
-    if family.endswith("cm"):
-        cols.append(Column("cross-modal gain%" + _arrow(1), 1, lambda a: a.cross_modal_gain.mean,
-                           lambda a: fmt_interval(a.cross_modal_gain, True, 2) + _versus(a)))
-    if family.startswith("mt"):
-        cols.append(Column("vs EW", 0, lambda a: math.nan, _ew))
-    cols.append(Column("mean rank" + _arrow(-1), -1, lambda a: a.mean_rank,
-                       lambda a: _num(a.mean_rank, decimals=2) if math.isfinite(a.mean_rank) else "—"))
-    for key, header, dec in (("params", "params", 0), ("train_seconds", "train s", None), ("peak_memory_mb", "peak MB", 0)):
-        cols.append(Column(header + _arrow(-1), -1, lambda a, key=key: a.cost.get(key, math.nan),
-                           lambda a, key=key, dec=dec: _num(a.cost[key], decimals=dec) if math.isfinite(a.cost.get(key, math.nan)) else "—"))
-    return cols
-
-
-def family_table(family: str, group: list[Analysis]) -> str:
-    """One GitHub table: the best value of each directed column in bold (ties all bold; none when all equal)."""
-    return bold_table(_columns(family, group), group)
-
-
-def footer(family: str) -> str:
-    lines = [INTERVALS, f"`{FORMULA}`. {BASELINES[family]}"]
-    if family.endswith("cm"):
-        lines.append(CROSS_MODAL)
-    if family.startswith("mt"):
-        lines.append(P_EW)
-    lines.append(MODEL_SELECTION)
-    return "\n\n".join(lines)
+from mmbench.leaderboard.texts import (  # noqa: F401
+    BASELINES,
+    CROSS_MODAL,
+    FAMILY_TITLES,
+    FORMULA,
+    INTERVALS,
+    MEMORY_KINDS,
+    MODEL_SELECTION,
+    STALE_MARK,
+)
 
 
 def _retrieval_table(group: list[Analysis]) -> str:
@@ -143,8 +57,10 @@ def _failed(failed: list[FailedCell]) -> str:
 
 
 def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[str, Any],
-                plots: list[Path] | None = None, link_dir: Path | None = None) -> str:
+                plots: list[Path] | None = None, link_dir: Path | None = None,
+                aggregates: list[KindAggregate] | None = None, adjust: str = DEFAULT) -> str:
     """The whole leaderboard; ``plots`` are linked relative to ``link_dir`` (where the markdown lives)."""
+    comparisons: list[Comparison] = [c for a in analyses for c in a.comparisons]
     ok = sum(len(a.config.seeds) for a in analyses)
     datasets = list(dict.fromkeys(a.config.dataset for a in analyses))
     if not datasets and meta.get("dataset") is not None:
@@ -158,6 +74,13 @@ def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[s
     kinds = sorted({k for a in analyses for k in a.config.memory_kinds})
     if kinds:
         out.append("- peak memory: " + "; ".join(MEMORY_KINDS.get(k, escape(k)) for k in kinds))
+    if analyses:
+        out += [split_line(analyses)] + tuning_lines(analyses) + [tests_line(comparisons, adjust)]
+    stale = [a for a in analyses if a.config.stale]
+    if stale:
+        out.append(f"- stale cells kept: {sum(len(a.config.stale_seeds) for a in stale)} cells of {len(stale)} "
+                   f"configurations ({STALE_MARK}) were produced under other plugin versions and kept (store meta "
+                   "`stale_kept`)")
     out.append("")
     if plots:
         out += ["## Plots", ""]
@@ -173,13 +96,16 @@ def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[s
             group = [a for a in analyses if a.config.dataset == dataset and a.config.family == family]
             if group:
                 out += [f"{level} {FAMILY_TITLES[family]} (`{family}`)", "", family_table(family, group), "",
-                        footer(family), ""]
+                        footer(family, group), ""]
+        out += tests_section([c for c in comparisons if c.config.dataset == dataset], level)
+        out += aggregates_section([g for g in aggregates or [] if g.dataset == dataset], level)
         with_retrieval = [a for a in analyses if a.config.dataset == dataset and a.retrieval]
         if with_retrieval:
             out += [f"{level} Cross-modal retrieval (test)", "", _retrieval_table(with_retrieval), "",
                     "Recall@k and MRR by cosine similarity between the aligned features of the two modalities; "
-                    "mean ± 95% Student-t half-width over seeds.", ""]
+                    "mean ± 95% Student-t half-width over seeds (no interval below three seeds; clipped to [0, 1]).", ""]
         out += robustness_section([a for a in analyses if a.config.dataset == dataset], level)
+    out += tuning_section(analyses)
     if not analyses:
         out += ["No cells stored yet.", ""]
     out += [f"## Failed cells ({len(failed)})", "", _failed(failed), ""]

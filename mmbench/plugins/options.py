@@ -7,7 +7,8 @@ Unknown options get "did you mean"; every error names the component, its plugin 
 
 What the harness passes itself is not an option (per kind, the leading positional parameters:
 encoders ``info``; aligners and fusers ``in_dims``; architectures ``in_dim, tasks, width``; weightings
-``n_tasks`` and the keyword ``seed``). A factory with ``**kwargs`` accepts any other option; those
+``n_tasks`` and the keyword ``seed``, and ``task_types`` — the cell's task types in task order — when the
+factory has that parameter). A factory with ``**kwargs`` accepts any other option; those
 cannot be checked or defaulted (documented in ``docs/plugins.md``).
 """
 
@@ -25,8 +26,8 @@ from mmbench.plugins.registry import SINGULAR, ComponentError, Entry, Registry
 #: leading positional parameters the harness fills, per kind
 HARNESS_POSITIONAL = {"encoders": 1, "aligners": 1, "fusers": 1, "architectures": 3, "weightings": 1,
                       "datasets": 0, "perturbations": 0}
-#: keyword parameters the harness fills, per kind
-HARNESS_KEYWORDS = {"weightings": ("seed",)}
+#: keyword parameters the harness fills, per kind (``task_types`` only when the factory takes it)
+HARNESS_KEYWORDS = {"weightings": ("seed", "task_types")}
 
 
 class ComponentOptionError(ComponentError):
@@ -82,6 +83,15 @@ def options_signature(entry: Entry) -> tuple[dict[str, inspect.Parameter], bool]
                                    "**options); add a `seed: int = 0` parameter")
     options = {p.name: p for p in params if p.name not in harness and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     return options, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def accepts(entry: Entry, name: str) -> bool:
+    """Whether the factory takes a parameter called ``name`` (harness keywords it may opt into)."""
+    try:
+        params = inspect.signature(target(entry)).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in params
 
 
 def _harness_call(kind: str) -> str:

@@ -26,15 +26,27 @@ def flat_rows(store: ResultStore) -> list[dict[str, Any]]:
         cfg = row.config
         flat: dict[str, Any] = {
             "cell_id": row.cell_id, "status": row.status, "family": row.family, "seed": row.seed,
-            "dataset": cfg["dataset"] if isinstance(cfg["dataset"], str) else cfg["dataset"].get("name", "custom"),
+            "dataset": dataset_label(cfg["dataset"]),
             "modalities": "+".join(cfg["modalities"]), "tasks": "+".join(cfg["tasks"]),
             "encoders": "+".join(f"{m}={_component(c)}" for m, c in sorted(cfg["encoders"].items())),
             "aligner": _component(cfg["aligner"]), "fuser": _component(cfg["fuser"]),
-            "weighting": _component(cfg["weighting"]), "error": row.error,
+            "architecture": _component(cfg.get("architecture")) or "hps",
+            "weighting": _component(cfg["weighting"]), "split_seed": cfg.get("split_seed"),
+            "tuned": "tuning" in cfg, "error": row.error,
         }
         for key, value in sorted(cfg["training"].items()):
             flat[f"training.{key}"] = value
         res = row.result or {}
+        flat["converged"] = res.get("converged")
+        for key, value in sorted((cfg.get("hparams") or {}).items()):
+            flat[f"hparams.{key}"] = value
+        tuning = res.get("tuning") or {}
+        for key in ("trial", "budget", "value", "pruned"):
+            if key in tuning:
+                flat[f"tuning.{key}"] = tuning[key]
+        for split, per_task in (res.get("chance") or {}).items():
+            for task, value in per_task.items():
+                flat[f"{split}.{task}.chance"] = value
         for split, per_task in res.get("metrics", {}).items():
             for task, metrics in per_task.items():
                 for metric, value in metrics.items():
@@ -47,18 +59,48 @@ def flat_rows(store: ResultStore) -> list[dict[str, Any]]:
                 flat[f"robust.{task}.missing_drop.{modality}"] = value
         for task, w in res.get("weights", {}).items():
             flat[f"weight.{task}"] = w
-        for key in ("train_seconds", "params", "trainable_params", "peak_memory_mb", "epochs_run", "best_epoch", "device"):
+        for key in ("train_seconds", "params", "trainable_params", "peak_memory_mb", "epochs_run", "best_epoch", "stopped_by",
+                    "device"):
             flat[key] = res.get(key)
         out.append(flat)
     return out
+
+
+def dataset_label(value: Any) -> str:
+    """A registered dataset's name, or an embedded spec's ``name`` — else its source's last path part."""
+    if isinstance(value, str):
+        return value
+    if value.get("name"):
+        return str(value["name"])
+    return Path(str(value["source"])).name if value.get("source") else "custom"
+
+
+def _frame(directory: str | Path) -> pd.DataFrame:
+    with ResultStore(directory, create=False) as store:
+        return pd.DataFrame(flat_rows(store))
+
+
+def export_bytes(directory: str | Path, fmt: str) -> bytes:
+    """The export of ``directory`` as bytes (``mmbench export -o -`` writes them to standard output)."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    frame = _frame(directory)
+    if fmt == "jsonl":
+        return frame.to_json(orient="records", lines=True).encode()
+    if fmt == "csv":
+        return frame.to_csv(index=False).encode()
+    import io
+
+    buffer = io.BytesIO()
+    frame.to_parquet(buffer, index=False)
+    return buffer.getvalue()
 
 
 def export(directory: str | Path, fmt: str, output: str | Path | None = None) -> Path:
     """Write the store of ``directory`` as ``fmt``; returns the file written."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    with ResultStore(directory, create=False) as store:
-        frame = pd.DataFrame(flat_rows(store))
+    frame = _frame(directory)
     path = Path(output) if output else Path(directory) / f"results.{fmt}"
     if fmt == "jsonl":
         frame.to_json(path, orient="records", lines=True)

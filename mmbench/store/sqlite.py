@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS cells (
     error       TEXT,
     grid        TEXT,
     started_at  REAL,
-    finished_at REAL NOT NULL
+    finished_at REAL NOT NULL,
+    provenance  TEXT
 );
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
@@ -49,6 +50,8 @@ class Row:
     grid: str | None
     started_at: float | None
     finished_at: float
+    #: which plugin and version produced each component (JSON text), as recorded when the cell ran
+    provenance: str | None = None
 
 
 class ResultStore:
@@ -65,6 +68,10 @@ class ResultStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(SCHEMA)
+        columns = {r[1] for r in self._conn.execute("PRAGMA table_info(cells)")}
+        if "provenance" not in columns:  # a store written before provenance was recorded
+            with self._conn:
+                self._conn.execute("ALTER TABLE cells ADD COLUMN provenance TEXT")
 
     def close(self) -> None:
         self._conn.close()
@@ -77,24 +84,31 @@ class ResultStore:
 
     def put(self, cell_id: str, status: str, family: str, seed: int, label: str, config: dict[str, Any],
             result: dict[str, Any] | None = None, error: str | None = None, grid: str | None = None,
-            started_at: float | None = None) -> None:
+            started_at: float | None = None, provenance: str | None = None) -> None:
         """Insert or replace one cell's row atomically."""
         with self._conn:
             self._conn.execute(
-                "INSERT OR REPLACE INTO cells VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR REPLACE INTO cells (cell_id, status, family, seed, label, config, result, error, grid, "
+                "started_at, finished_at, provenance) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
                 (cell_id, status, family, seed, label, json.dumps(config, sort_keys=True, default=str),
                  json.dumps(result, default=_json_default) if result is not None else None, error, grid,
-                 started_at, time.time()),
+                 started_at, time.time(), provenance),
             )
 
     def statuses(self) -> dict[str, str]:
         """``cell_id → status`` for every stored cell."""
         return dict(self._conn.execute("SELECT cell_id, status FROM cells"))
 
+    def provenances(self) -> dict[str, str | None]:
+        """``cell_id → provenance`` (JSON text, ``None`` for rows written before it was recorded)."""
+        return dict(self._conn.execute("SELECT cell_id, provenance FROM cells"))
+
     def rows(self, status: str | None = None) -> Iterator[Row]:
-        query = "SELECT * FROM cells" + (" WHERE status = ?" if status else "") + " ORDER BY finished_at, cell_id"
+        query = ("SELECT cell_id, status, family, seed, label, config, result, error, grid, started_at, finished_at, "
+                 "provenance FROM cells" + (" WHERE status = ?" if status else "") + " ORDER BY finished_at, cell_id")
         for r in self._conn.execute(query, (status,) if status else ()):
-            yield Row(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None, r[7], r[8], r[9], r[10])
+            yield Row(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), json.loads(r[6]) if r[6] else None, r[7], r[8],
+                      r[9], r[10], r[11])
 
     def set_meta(self, key: str, value: Any) -> None:
         with self._conn:

@@ -79,7 +79,7 @@ def check_fuser(factory: Callable[..., Fuser], in_dims: Mapping[str, int] | None
         check_deterministic(run, f"fuser {type(fuser).__name__}")
 
 
-def check_aligner(factory: Callable[..., Aligner], in_dims: Mapping[str, int] | None = None, batch: int = 6, **options: Any) -> None:
+def check_aligner(factory: Callable[..., Aligner], in_dims: Mapping[str, int] | None = None, batch: int = 16, **options: Any) -> None:
     """Check an aligner factory: output type and shapes, a finite scalar loss, registration, gradients, moves."""
     dims = dict(in_dims or DEFAULT_DIMS)
     torch.manual_seed(0)

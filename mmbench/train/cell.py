@@ -74,9 +74,22 @@ class Cell:
             "training": dict(self.training),
         }
 
+    def identity(self) -> dict[str, Any]:
+        """What the cell id hashes: the config without the tuned values (``hparams``), which the tuning
+        protocol in it determines; a stored cell whose ``hparams`` differ from what tuning now chooses is
+        stale, not another cell (``docs/grids.md``)."""
+        return {k: v for k, v in self.config().items() if k != "hparams"}
+
     @property
     def cell_id(self) -> str:
-        canonical = json.dumps(self.config(), sort_keys=True, separators=(",", ":"), default=str)
+        canonical = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"), default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+    @property
+    def configuration_id(self) -> str:
+        """The hash of the identity without the seeds: every seed of one configuration shares it."""
+        ident = {k: v for k, v in self.identity().items() if k not in ("seed", "split_seed")}
+        canonical = json.dumps(ident, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     @property

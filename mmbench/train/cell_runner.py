@@ -77,7 +77,11 @@ def build_model(cell: Cell, data: LoadedDataset, encoders: dict[str, Encoder], d
     if (choice := cell.effective("fuser")) is not None:
         fuser = get_registry("fusers").create(choice.name, dims, **dict(choice.options))
     if (choice := cell.effective("weighting")) is not None:
-        weighting = get_registry("weightings").create(choice.name, len(tasks), seed=cell.seed, **dict(choice.options)).to(device)
+        from mmbench.plugins.options import accepts
+
+        entry = get_registry("weightings").get(choice.name)
+        extra = {"task_types": [t.type for t in tasks]} if accepts(entry, "task_types") else {}
+        weighting = entry.create(len(tasks), seed=cell.seed, **extra, **dict(choice.options)).to(device)
     arch = cell.effective("architecture")
     make = None
     if arch is not None:

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
 import math
 import os
+import warnings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -35,8 +39,10 @@ def test_every_expected_aligner_is_registered_with_metadata() -> None:
 
 @pytest.mark.parametrize("entry", BUILTINS, ids=lambda e: e.name)
 def test_contract(entry) -> None:
-    check_aligner(entry.factory)
-    check_aligner(entry.factory, in_dims={"a": 6, "b": 4, "c": 5})
+    with warnings.catch_warnings():  # the contract's batch of 6 is below DCCA's width: it warns, rightly
+        warnings.filterwarnings("ignore", message="DCCA on a batch")
+        check_aligner(entry.factory)
+        check_aligner(entry.factory, in_dims={"a": 6, "b": 4, "c": 5})
 
 
 @pytest.mark.parametrize("entry", [e for e in BUILTINS if e.name != "none"], ids=lambda e: e.name)
@@ -44,7 +50,43 @@ def test_shared_width(entry) -> None:
     aligner = entry.create({"image": 12, "text": 8}, dim=16)
     assert aligner.out_dims == {"image": 16, "text": 16}
     assert aligner.min_modalities == 2
-    assert entry.create({"image": 12, "text": 8}).out_dims == {"image": 64, "text": 64}
+    default = 8 if entry.name == "dcca" else 64  # DCCA's small default width: see test_dcca_defaults_...
+    assert entry.create({"image": 12, "text": 8}).out_dims == {"image": default, "text": default}
+
+
+def _factory_class(entry) -> type:
+    module, _, attr = entry.factory.__mmbench_target__.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@pytest.mark.parametrize("entry", BUILTINS, ids=lambda e: e.name)
+def test_options_are_explicit_keyword_parameters_with_json_defaults(entry) -> None:
+    params = list(inspect.signature(_factory_class(entry)).parameters.values())
+    assert params[0].name == "in_dims"
+    for p in params[1:]:
+        assert p.kind is p.POSITIONAL_OR_KEYWORD and p.default is not p.empty, f"{entry.name}: {p}"
+        json.dumps(p.default)
+
+
+#: kind -> name -> the options a search space is declared for (InfoNCE's initial temperature, VSE++'s
+#: margin, low-rank fusion's rank; the fuser is checked here with the other spaces this change declared)
+SEARCH_SPACES = {"aligners": {"infonce": {"temperature"}, "vsepp": {"margin"}},
+                 "fusers": {"lowrank-tensor": {"rank"}}}
+
+
+@pytest.mark.parametrize("kind", sorted(SEARCH_SPACES))
+def test_search_spaces_name_real_options_with_valid_ranges(kind) -> None:
+    entries = [e for e in get_registry(kind) if e.plugin == f"mmbench.components.{kind}"]
+    declared = {e.name: set(e.metadata["search_space"]) for e in entries if "search_space" in e.metadata}
+    assert declared == SEARCH_SPACES[kind]
+    for e in entries:
+        options = inspect.signature(_factory_class(e)).parameters
+        for name, spec in e.metadata.get("search_space", {}).items():
+            default = options[name].default
+            assert spec["low"] < spec["high"] and spec["low"] <= default <= spec["high"], (e.name, name)
+            assert not spec.get("log") or spec["low"] > 0
+            assert not spec.get("int") or all(isinstance(spec[b], int) for b in ("low", "high"))
+        json.dumps(e.metadata.get("search_space", {}))
 
 
 def test_none_passes_through() -> None:
@@ -159,6 +201,31 @@ def test_cca_loss_finite_on_tiny_batches(batch: int) -> None:
     loss = cca_loss(h1, h2)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(h1.grad).all() and torch.isfinite(h2.grad).all()
+
+
+def test_dcca_defaults_do_not_saturate_on_independent_noise() -> None:
+    # Issue #16: at dim 64 and batch 64 pure noise scored -60.6 of -64 (mean correlation 0.95)
+    torch.manual_seed(0)
+    aligner = DCCAAligner({"a": 32, "b": 32})
+    g = torch.Generator().manual_seed(1)
+    mean_corr = [-aligner({"a": torch.randn(64, 32, generator=g), "b": torch.randn(64, 32, generator=g)}).loss.item()
+                 / aligner.dim for _ in range(5)]
+    assert aligner.dim == 8 and max(mean_corr) < 0.5
+    aligner.projections.proj["b"].load_state_dict(aligner.projections.proj["a"].state_dict())
+    x = torch.randn(64, 32, generator=g)
+    assert -aligner({"a": x, "b": x}).loss.item() / aligner.dim > 0.95  # while real correlation still shows
+
+
+def test_dcca_warns_when_the_batch_is_not_wider_than_the_output() -> None:
+    aligner = DCCAAligner({"a": 4, "b": 4}, dim=8)
+    with pytest.warns(UserWarning, match="batch of 8 rows with output dim 8"):
+        aligner({"a": torch.randn(8, 4), "b": torch.randn(8, 4)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        aligner({"a": torch.randn(8, 4), "b": torch.randn(8, 4)})  # once per aligner
+        DCCAAligner({"a": 4, "b": 4}, dim=8)({"a": torch.randn(9, 4), "b": torch.randn(9, 4)})  # batch > dim: quiet
+    with pytest.raises(ValueError, match="top_k"):
+        DCCAAligner({"a": 4, "b": 4}, dim=8, top_k=9)
 
 
 def test_dcca_aligner_identical_inputs() -> None:

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import json
 import math
 import subprocess
 import sys
 
 import pytest
 import torch
+from torchjd import aggregation as tja
+from torchjd.scalarization import GeometricMean
 
-from mmbench.components.base import Need
+from mmbench.components.weightings.torchjd_wrappers import TorchJDWeighting
 from mmbench.plugins import get_registry
 from mmbench.testing import check_weighting
 
 PLUGIN = "mmbench.components.weightings"
-REQUIRED = {"ew", "uw", "dwa", "rlw", "famo", "gradnorm", "db-mtl", "mgda", "pcgrad", "cagrad", "imtl-g",
-            "nash-mtl", "aligned-mtl", "upgrad"}
+REQUIRED = {"ew", "uw", "dwa", "rlw", "gls", "famo", "gradnorm", "db-mtl", "mgda", "pcgrad", "cagrad", "imtl-g",
+            "nash-mtl", "aligned-mtl", "upgrad", "gradvac", "graddrop"}
 
 
 def builtin_entries():
@@ -44,6 +49,42 @@ def test_contract(entry):
         check_weighting(entry.factory, n_tasks=1)
 
 
+def factory_class(entry) -> type:
+    module, _, attr = entry.factory.__mmbench_target__.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@pytest.mark.parametrize("entry", builtin_entries(), ids=lambda e: e.name)
+def test_options_are_explicit_keyword_parameters_with_json_defaults(entry):
+    params = list(inspect.signature(factory_class(entry)).parameters.values())
+    assert [p.name for p in params[:2]] == ["n_tasks", "seed"]
+    for p in params[1:]:
+        assert p.kind is p.POSITIONAL_OR_KEYWORD, f"{entry.name}: {p} (no *args / **options pass-through)"
+        assert p.default is not p.empty, f"{entry.name}: option {p.name} has no default"
+        json.dumps(p.default)
+    if issubclass(factory_class(entry), TorchJDWeighting) or entry.metadata["need"] != "losses":
+        assert "wrt" in {p.name for p in params}
+
+
+@pytest.mark.parametrize("entry", builtin_entries(), ids=lambda e: e.name)
+def test_search_spaces_name_real_options_with_valid_ranges(entry):
+    space = entry.metadata.get("search_space", {})
+    options = inspect.signature(factory_class(entry)).parameters
+    for name, spec in space.items():
+        assert name in options, f"{entry.name}: search space names {name!r}, which the factory does not take"
+        default = options[name].default
+        if "choices" in spec:
+            assert default in spec["choices"]
+        else:
+            assert set(spec) <= {"low", "high", "log", "int"} and spec["low"] < spec["high"]
+            assert spec["low"] <= default <= spec["high"], f"{entry.name}.{name}: default outside the space"
+            assert not spec.get("log") or spec["low"] > 0
+    json.dumps(space)
+    expected = {"dwa": {"temperature"}, "cagrad": {"c"}, "gradnorm": {"alpha"}, "famo": {"lr", "weight_decay"},
+                "gradvac": {"beta"}}
+    assert set(space) == expected.get(entry.name, set())
+
+
 def test_registration_does_not_import_torch():
     code = f"import sys, {PLUGIN}; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
@@ -63,8 +104,8 @@ def test_ew_is_the_sum_with_unit_gradient():
     assert torch.equal(grad, torch.ones(3))
 
 
-def test_uw_objective_and_gradients_match_closed_form():
-    w = make("uw")
+def test_uw_plain_form_objective_and_gradients_match_closed_form():
+    w = make("uw", form="plain")
     with torch.no_grad():
         w.log_vars.copy_(torch.tensor([0.5, -1.0, 0.0]))
     losses = torch.tensor([2.0, 3.0, 4.0])
@@ -77,6 +118,80 @@ def test_uw_objective_and_gradients_match_closed_form():
     assert torch.allclose(w.last_weights, grad_losses)
     w.reset()
     assert torch.equal(w.log_vars.detach(), torch.zeros(3))
+
+
+def libmtl_uw(losses, loss_scale):
+    """LibMTL's ``UW.backward`` objective (weighting/UW.py), written out."""
+    return (losses / (2 * loss_scale.exp()) + loss_scale / 2).sum()
+
+
+def test_uw_default_is_libmtls_objective_init_and_weights():
+    w = make("uw")
+    assert w.form == "libmtl" and torch.equal(w.log_vars.detach(), torch.full((3,), -0.5))
+    losses = torch.tensor([2.0, 3.0, 0.5])
+    scale = torch.full((3,), -0.5, requires_grad=True)
+    expected = libmtl_uw(losses, scale)
+    expected.backward()
+    leaf = losses.clone().requires_grad_(True)
+    value = w.combine(leaf)
+    value.backward()
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert torch.allclose(w.log_vars.grad, scale.grad)
+    assert torch.allclose(leaf.grad, 1 / (2 * scale.detach().exp()))  # LibMTL returns these as its weights
+    assert torch.allclose(w.last_weights, leaf.grad)
+
+
+def test_uw_plain_form_is_twice_libmtls_so_moves_twice_as_fast():
+    losses = torch.tensor([2.0, 3.0, 0.5])
+    plain, libmtl = make("uw", form="plain", init=0.3), make("uw", form="libmtl", init=0.3)
+    _loss_gradient(plain, losses)
+    _loss_gradient(libmtl, losses)
+    assert torch.allclose(plain.combine(losses), 2 * libmtl.combine(losses))
+    assert torch.allclose(plain.log_vars.grad, 2 * libmtl.log_vars.grad)
+
+
+def test_uw_kendall_form_uses_the_task_types():
+    # Kendall et al. 2018, eq. 10: 1/(2σ²) L_reg + 1/σ² L_cls + log σ_reg + log σ_cls, with s = log σ²
+    w = make("uw", 3, form="kendall", task_types=["regression", "classification", "multilabel"])
+    with torch.no_grad():
+        w.log_vars.copy_(torch.tensor([0.2, -0.4, 0.1]))
+    losses = torch.tensor([1.5, 0.7, 0.3])
+    sigma2 = torch.exp(torch.tensor([0.2, -0.4, 0.1]))
+    expected = (losses[0] / (2 * sigma2[0]) + losses[1] / sigma2[1] + losses[2] / sigma2[2]
+                + sigma2.sqrt().log().sum())
+    value, grad = _loss_gradient(w, losses)
+    assert value.item() == pytest.approx(expected.item(), rel=1e-6)
+    assert torch.allclose(grad, torch.tensor([0.5, 1.0, 1.0]) / sigma2)
+    assert torch.equal(make("uw", 3, form="kendall", task_types=["regression"] * 3).log_vars.detach(), torch.zeros(3))
+    with pytest.raises(ValueError, match="task_types"):
+        make("uw", 3, form="kendall")
+    with pytest.raises(ValueError, match="unknown task types"):
+        make("uw", 2, form="kendall", task_types=["regression", "ranking"])
+    with pytest.raises(ValueError, match="form"):
+        make("uw", form="half")
+
+
+@pytest.mark.parametrize("form", ["libmtl", "kendall"])
+def test_uw_half_forms_share_the_stationary_weight_one_over_two_l(form):
+    losses = torch.tensor([2.0, 0.25])
+    w = make("uw", 2, form=form, task_types=["classification", "regression"])
+    with torch.no_grad():  # the s minimising the objective for fixed L: a_t exp(-s_t) = 1 / (2 L_t)
+        w.log_vars.copy_(torch.log(2 * w.factors * losses))
+    _, grad = _loss_gradient(w, losses)
+    assert torch.allclose(w.log_vars.grad, torch.zeros(2), atol=1e-6)
+    assert torch.allclose(grad, 1 / (2 * losses))
+
+
+def test_gls_is_the_geometric_mean_with_weights_g_over_t_l():
+    gls = make("gls")
+    losses = torch.tensor([1.0, 4.0, 16.0])
+    value, grad = _loss_gradient(gls, losses)
+    assert value.item() == pytest.approx(4.0)  # (1 * 4 * 16) ** (1/3)
+    assert value.item() == pytest.approx(GeometricMean()(losses).item())
+    expected = torch.tensor([4 / 3, 1 / 3, 1 / 12])  # d G / d L_t = G / (T L_t)
+    assert torch.allclose(grad, expected) and torch.allclose(gls.last_weights, expected)
+    zero = torch.tensor([0.0, 2.0])
+    assert torch.isfinite(_loss_gradient(make("gls", 2), zero)[1]).all()  # clamped at eps
 
 
 def test_dwa_weights_follow_the_formula():
@@ -171,3 +286,70 @@ def test_famo_reset_restores_state():
     assert torch.equal(run(), first)
     with pytest.raises(RuntimeError):
         make("famo").after_step(torch.ones(3))
+
+
+# --- torchjd wrappers: small gradients and agreement with torchjd --------------------------------
+
+WRAPPERS = sorted(e.name for e in builtin_entries() if issubclass(factory_class(e), TorchJDWeighting))
+
+
+@pytest.mark.filterwarnings("ignore:You are solving a parameterized problem that is not DPP")
+@pytest.mark.parametrize("name", WRAPPERS)
+def test_wrappers_follow_their_scaling_law_down_to_tiny_gradients(name):
+    """A(sJ) = s^k A(J): torchjd's absolute epsilons (CAGrad/UPGrad's norm_eps = 1e-4 on the Gramian's trace,
+    GradVac's 1e-8, Nash-MTL's solver) would zero or distort the update of small gradients."""
+    g = torch.Generator().manual_seed(11)
+    jacs = [0.3 * torch.randn(3, 6, generator=g) for _ in range(3)]
+    w = make(name, 3)
+    k = type(w).homogeneity
+    w.reset(0)
+    reference = [(w.aggregate(j, torch.ones(3)), w.last_weights) for j in jacs]
+    for s in (1e-2, 1e-4, 1e-6):
+        w.reset(0)
+        for j, (result, weights) in zip(jacs, reference):
+            scaled = w.aggregate(j * s, torch.ones(3))
+            assert scaled.abs().max() > 0, f"{name} returned a zero update at scale {s}"
+            assert torch.allclose(scaled / s**k, result, rtol=1e-4, atol=1e-6 * float(result.norm())), (name, s)
+            if name != "graddrop":  # its weights are a least-squares fit, not the aggregator's own
+                assert torch.allclose(w.last_weights * s ** (1 - k), weights, rtol=1e-4, atol=1e-6), (name, s)
+
+
+#: registered name -> the same torchjd aggregator, built directly
+DIRECT = {
+    "pcgrad": lambda n: tja.PCGrad(),
+    "imtl-g": lambda n: tja.IMTLG(),
+    "aligned-mtl": lambda n: tja.AlignedMTL(),
+    "upgrad": lambda n: tja.UPGrad(),
+    "gradvac": lambda n: tja.GradVac(),
+    "graddrop": lambda n: tja.GradDrop(),
+    "nash-mtl": lambda n: tja.NashMTL(n_tasks=n),
+}
+
+
+@pytest.mark.filterwarnings("ignore:You are solving a parameterized problem that is not DPP")
+@pytest.mark.parametrize("name", sorted(DIRECT))
+def test_wrapper_agrees_with_torchjd(name):
+    """At ordinary scales the wrappers return torchjd's result (same seeded draws for the random ones);
+    Nash-MTL is stateful and warm-starts in the units it saw, so it is compared on ``J / ‖J‖``, its input."""
+    w, direct = make(name, 3), DIRECT[name](3)
+    draws = torch.Generator().manual_seed(w.seed)
+    g = torch.Generator().manual_seed(5)
+    for _ in range(3):
+        jac = torch.randn(3, 6, generator=g)
+        torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=draws)))
+        expected = direct(jac / jac.norm()) if name == "nash-mtl" else direct(jac)
+        result = w.aggregate(jac, torch.ones(3))
+        assert torch.allclose(result, expected, rtol=1e-5, atol=1e-6), name
+        if name != "graddrop":  # masked per coordinate: outside the rows' span, so weights are a least-squares fit
+            assert torch.allclose(w.last_weights @ jac, result, atol=1e-5)  # the recorded weights give the result
+    fresh = make("nash-mtl", 3).aggregate(jac, torch.ones(3))
+    assert torch.allclose(fresh, tja.NashMTL(n_tasks=3)(jac), rtol=1e-5, atol=1e-6)  # direction is scale-free
+
+
+def test_wrappers_leave_the_global_generator_alone():
+    torch.manual_seed(0)
+    expected = torch.rand(3)
+    torch.manual_seed(0)
+    for name in ("pcgrad", "gradvac", "graddrop"):
+        make(name, 3).aggregate(torch.randn(3, 6, generator=torch.Generator().manual_seed(1)), torch.ones(3))
+    assert torch.equal(torch.rand(3), expected)

@@ -86,7 +86,6 @@ EMPTY_FEATURES = datasets.Features({"text": datasets.Value("string"), "x": datas
 
 
 def test_empty_split_from_a_builder() -> None:
-    from mmbench.data.spec import DatasetSpec
 
     def build() -> datasets.DatasetDict:
         parts = {"train": good_columns(10), "validation": good_columns(0), "test": good_columns(4)}

@@ -33,6 +33,12 @@ def test_jobs_2_matches_serial_and_resumes(write_grid, tmp_path: Path):
     assert again.skipped == 4 and again.ok == 0
 
 
+def test_jobs_2_runs_tuning_trials_in_parallel(write_grid, tmp_path: Path):
+    cfg = load_config(write_grid(tmp_path / "g.yaml", families=["st-sm", "mt-sm"], modalities=["a"], tuning={"trials": 3}))
+    summary = run_grid(cfg, tmp_path / "run", jobs=2)
+    assert summary.ok == 4 and summary.failed == 0 and summary.tuning["trials"] == 12, summary
+
+
 KILLER = '''
 import os
 from mmbench import hookimpl
@@ -97,7 +103,9 @@ def test_spawned_workers_run_cells_too(write_grid, tmp_path: Path):
 
     cfg = load_config(write_grid(tmp_path / "g.yaml", families=["st-cm"]))
     cells = plan(cfg).cells
-    pool = run_processes(cells, WorkerSettings(cfg.dataset, "cpu", str(tmp_path / "cache"), True, threads=2), jobs=2)
+    from mmbench.grid.jobs import CellSource
+
+    pool = run_processes(CellSource(cells), WorkerSettings(cfg.dataset, "cpu", str(tmp_path / "cache"), True, threads=2), jobs=2)
     try:
         assert pool.start_method == "spawn"
         outcomes = list(pool)
@@ -117,6 +125,10 @@ def test_ray_executor_runs_cells_retries_dead_workers_and_resumes(write_grid, tm
         assert (tmp_path / "marker").exists(), "the worker never died, so no retry was exercised"
         again = run_grid(cfg, tmp_path / "ray", executor="ray")
         assert again.skipped == 1 and again.ok == 0
+        tuned = load_config(write_grid(tmp_path / "t.yaml", fusers=["concat"], weightings=["ew"], families=["st-cm", "mt-cm"],
+                                       tuning={"trials": 2}, training={"epochs": 2, "batch_size": 256, "patience": 2}))
+        trials = run_grid(tuned, tmp_path / "ray-tuned", executor="ray")  # trials run as Ray tasks too
+        assert trials.ok == 3 and trials.tuning["trials"] == 6, (trials.failures, trials.tuning)
     finally:
         ray.shutdown()
     with ResultStore(tmp_path / "ray") as store:

@@ -221,7 +221,6 @@ def mmbench_register_fusers(register):
 
 
 def test_a_local_plugin_file_without_packaging(write_grid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("MMBENCH_PLUGINS", raising=False)
     (tmp_path / "my_methods.py").write_text(LOCAL)
     grid = write_grid(tmp_path / "g.yaml", fusers=["doubled"], families=["st-cm"], tasks=["redundant"],
                       plugins=["my_methods.py"])  # relative to the grid file
@@ -233,10 +232,9 @@ def test_a_local_plugin_file_without_packaging(write_grid, tmp_path: Path, monke
     assert row.config["fuser"] == {"name": "doubled"}
     assert json.loads(row.provenance)["fuser"].startswith("my_methods sha256:")
     assert row.result["versions"]["plugins"]["my_methods"].startswith("sha256:")
+    monkeypatch.setenv("MMBENCH_PLUGINS", "")
     reset()
-    monkeypatch.delenv("MMBENCH_PLUGINS", raising=False)
     plain = write_grid(tmp_path / "plain.yaml", fusers=["doubled"], families=["st-cm"], tasks=["redundant"])
     flagged = _run("--grid", str(plain), "--out", str(out), "--plugin", str(tmp_path / "my_methods.py"), "--dry-run")
     assert flagged.exit_code == 0, flagged.output
-    monkeypatch.delenv("MMBENCH_PLUGINS", raising=False)
     reset()

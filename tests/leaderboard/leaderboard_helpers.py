@@ -14,19 +14,21 @@ TRAINING = {"epochs": 2, "batch_size": 64, "lr": 0.001, "optimizer": "adam", "pa
 
 def config(family: str, modalities: list[str], tasks: list[str], *, encoders: dict[str, str] | None = None,
            aligner: str | None = None, fuser: str | None = None, weighting: str | None = None, seed: int = 0,
-           dataset: str = "toy") -> dict[str, Any]:
+           dataset: str = "toy", **extra: Any) -> dict[str, Any]:
+    """A stored config; ``extra`` adds newer keys (``architecture``, ``tuning``, ``hparams``, ``split_seed``)."""
     encoders = encoders or {m: "mlp" for m in modalities}
     return {"family": family, "dataset": dataset, "modalities": modalities, "tasks": tasks,
             "encoders": {m: {"name": encoders[m]} for m in modalities},
             "aligner": {"name": aligner} if aligner else None, "fuser": {"name": fuser} if fuser else None,
-            "weighting": {"name": weighting} if weighting else None, "seed": seed, "training": dict(TRAINING)}
+            "weighting": {"name": weighting} if weighting else None, "seed": seed, "training": dict(TRAINING)} | extra
 
 
 def result(test: dict[str, dict[str, float]], validation: dict[str, dict[str, float]] | None = None,
-           params: int = 1000, seconds: float = 1.5, memory: float = 120.0) -> dict[str, Any]:
+           params: int = 1000, seconds: float = 1.5, memory: float = 120.0, **extra: Any) -> dict[str, Any]:
+    """A stored result; ``extra`` adds newer keys (``chance``, ``converged``, ``tuning``)."""
     return {"metrics": {"test": test, "validation": validation or test}, "weights": {t: 1.0 for t in test},
             "train_seconds": seconds, "params": params, "trainable_params": params, "peak_memory_mb": memory,
-            "peak_memory_kind": "process_peak_rss", "device": "cpu", "versions": {"mmbench": "0.1.0"}}
+            "peak_memory_kind": "process_peak_rss", "device": "cpu", "versions": {"mmbench": "0.1.0"}} | extra
 
 
 def put(store: ResultStore, cfg: dict[str, Any], res: dict[str, Any] | None = None, error: str | None = None) -> str:

@@ -35,7 +35,8 @@ def test_pareto_mask():
 def test_plots_are_written_and_linked_relative_to_the_markdown(tmp_path: Path):
     board = build(full_grid(tmp_path / "run"))
     paths = board.write_plots(tmp_path / "site" / "img")
-    assert [p.name for p in paths] == ["leaderboard-toy-tradeoff.png", "leaderboard-toy-delta-m.png"]
+    assert [p.name for p in paths] == ["leaderboard-toy-tradeoff.png", "leaderboard-toy-delta-m.png",
+                                       "leaderboard-toy-profiles.png"]
     assert all(_is_png(p) for p in paths)
     md = board.to_markdown(paths, link_dir=tmp_path / "site")
     assert "![leaderboard-toy-tradeoff](img/leaderboard-toy-tradeoff.png)" in md
@@ -63,7 +64,14 @@ def test_cli_output_file_formats_and_no_plots(tmp_path: Path):
     assert len(frame) == 13 and "delta_m" in frame.columns
     result = invoke("leaderboard", str(run), "--format", "json", "--output", str(tmp_path / "b.json"), "--plots")
     doc = json.loads((tmp_path / "b.json").read_text())
-    assert len(doc["rows"]) == 13 and len(doc["plots"]) == 2
+    assert len(doc["rows"]) == 13 and len(doc["plots"]) == 3
+    tests = pd.read_csv(io.StringIO(invoke("leaderboard", str(run), "--format", "csv", "--table", "comparisons").stdout))
+    assert {"kind", "label", "test", "effect", "effect.ci_low", "effect.ci_high", "n_pairs", "min_p", "p_value",
+            "p_adjusted"} <= set(tests.columns) and len(tests) == 14
+    holm = json.loads(invoke("leaderboard", str(run), "--format", "json", "--adjust", "holm").stdout)
+    assert holm["adjustment"]["method"] == "holm"
+    aggs = pd.read_csv(io.StringIO(invoke("leaderboard", str(run), "--format", "csv", "--table", "aggregates").stdout))
+    assert set(aggs["value"]) == {"ew", "uw"} and {"iqm", "iqm.ci_low", "poi", "poi.ci_high"} <= set(aggs.columns)
     bare = tmp_path / "bare"
     invoke("leaderboard", str(full_grid(bare)), "--no-plots")
     assert not list(bare.glob("*.png"))

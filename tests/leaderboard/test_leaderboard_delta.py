@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 from mmbench.leaderboard import build
 from mmbench.leaderboard.delta import delta_m
@@ -55,21 +56,30 @@ def test_delta_m_skips_zero_baselines_and_is_undefined_without_a_task_baseline()
     assert math.isnan(delta_m(new, BASE.drop([("r", "mae"), ("r", "rmse")])).iloc[0])
 
 
+def _dm(c: tuple[float, float], r: tuple[float, float], bc: tuple[float, float], br: tuple[float, float]) -> float:
+    """Δm% of (accuracy, macro-F1) on c and (MAE, RMSE) on r against the baseline's, by hand."""
+    return 100 * ((c[0] / bc[0] - 1 + c[1] / bc[1] - 1) / 2 + (1 - r[0] / br[0] + 1 - r[1] / br[1]) / 2) / 2
+
+
 def test_full_grid_deltas_match_hand_computation(tmp_path: Path):
     board = build(full_grid(tmp_path))
     frame = board.to_frame().set_index("label")
-    # mt-cm ew vs st-cm (exact baseline), seed-mean values: c (0.77/0.76, 0.67/0.66), r (1.16/1.21, 2.16/2.21)
-    expected = 100 * ((0.77 / 0.76 - 1 + 0.67 / 0.66 - 1) / 2 + (1 - 1.16 / 1.21 + 1 - 2.16 / 2.21) / 2) / 2
+    # mt-cm ew vs st-cm (exact baseline), per seed s (j = 0.01 s on every score): Δm% against the baseline's
+    # same seed, then the mean over seeds
+    per_seed = [_dm((0.76 + j, 0.66 + j), (1.15 + j, 2.15 + j), (0.75 + j, 0.65 + j), (1.2 + j, 2.2 + j))
+                for j in (0.0, 0.01, 0.02)]
     row = frame.loc["[mt-cm] a+b | c+r | mlp/mlp | none | concat | ew"]
-    assert row["delta_m"] == pytest.approx(expected)
-    assert row["delta_m_baseline"] == "exact"
-    assert row["delta_m.ci_low"] < row["delta_m"] < row["delta_m.ci_high"]
+    assert row["delta_m"] == pytest.approx(np.mean(per_seed))
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(per_seed), scale=stats.sem(per_seed))
+    assert (row["delta_m.ci_low"], row["delta_m.ci_high"]) == (pytest.approx(low), pytest.approx(high))
+    assert row["delta_m_baseline"] == "exact" and row["delta_m.method"] == "paired"
     assert math.isnan(frame.loc["[st-sm] a | c | mlp", "delta_m"])  # baselines have no Δm
-    # cross-modal gain: against the best single-modal multitask configuration (a, uw: best on validation)
+    # cross-modal gain: against the best single-modal multitask configuration (a, uw: best on validation), same seed
     assert row["cross_modal_reference"] == "[mt-sm] a | c+r | mlp | uw"
-    ref = {"c": (0.74, 0.64), "r": (1.24, 2.24)}
-    gain = 100 * ((0.77 / ref["c"][0] - 1 + 0.67 / ref["c"][1] - 1) / 2 + (1 - 1.16 / ref["r"][0] + 1 - 2.16 / ref["r"][1]) / 2) / 2
-    assert row["cross_modal_gain"] == pytest.approx(gain)
+    gains = [_dm((0.76 + j, 0.66 + j), (1.15 + j, 2.15 + j), (0.73 + j, 0.63 + j), (1.23 + j, 2.23 + j))
+             for j in (0.0, 0.01, 0.02)]
+    assert row["cross_modal_gain"] == pytest.approx(np.mean(gains))
+    assert row["cross_modal_gain.method"] == "paired"
 
 
 def test_fallback_baseline_when_no_single_task_cell_shares_aligner_and_fuser(tmp_path: Path):
@@ -121,9 +131,13 @@ def test_ew_comparison_pairs_by_seed(tmp_path: Path):
     first = build(tmp_path).to_frame().set_index("weighting")
     second = build(tmp_path).to_frame().set_index("weighting")
     uw = first.loc["uw"]
-    assert uw["ew_pairs"] == 3  # seed 3 has no EW partner
+    assert uw["vs_ew.n_pairs"] == 3  # seed 3 has no EW partner
     # per-seed Δm difference = 100 * (uw - ew) / 0.7 / 2 (task c's two metrics move together, r is unchanged)
-    assert uw["ew_gain"] == pytest.approx(100 * np.mean([0.05, 0.02, -0.01]) / 0.7 / 2)
-    assert 0.5 < uw["p_gt_ew"] < 1.0
-    assert uw["p_gt_ew"] == second.loc["uw", "p_gt_ew"]
-    assert math.isnan(first.loc["ew", "p_gt_ew"])
+    d = 100 * np.array([0.05, 0.02, -0.01]) / 0.7 / 2
+    assert uw["vs_ew.effect"] == pytest.approx(d.mean())
+    # sign flips of (+a, +b, -c), a=5, b=2, c=1 (units): |sum| >= 6 for (+,+,-), (+,+,+) and their negations: 4 of 8
+    assert uw["vs_ew.p_value"] == pytest.approx(0.5) and uw["vs_ew.min_p"] == pytest.approx(0.25)
+    assert uw["vs_ew.t_p_value"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)
+    assert uw["vs_ew.test"] == "sign-flip permutation (exact)"
+    assert uw["vs_ew.p_value"] == second.loc["uw", "vs_ew.p_value"]
+    assert math.isnan(first.loc["ew", "vs_ew.p_value"])

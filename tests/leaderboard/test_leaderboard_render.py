@@ -35,8 +35,10 @@ def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
     assert by_weighting["uw"][acc] == "**0.790 ± 0.025**" and by_weighting["ew"][acc] == "0.770 ± 0.025"
     assert by_weighting["uw"][mae] == "**1.140 ± 0.025**" and not by_weighting["ew"][mae].startswith("**")
     assert by_weighting["uw"][dm].startswith("**+4.36") and by_weighting["pcgrad"][dm] == "—"
-    assert by_weighting["uw"][header.index("vs EW")] == "P(>EW)=1.00 (n=3)"
-    assert by_weighting["uw"][header.index("cross-modal gain% ↑")] == "**+6.77 ± 1.03 (vs a)**"
+    assert by_weighting["uw"][header.index("vs EW")] == "+2.06 ± 0.06, too few seeds to test (n=3, min p=0.250)"
+    assert by_weighting["uw"][header.index("Δm% test")] == "too few seeds to test (n=3, min p=0.250)"
+    # paired by seed: the common shift j = 0.01 s of both rows cancels, so the interval is narrow
+    assert by_weighting["uw"][header.index("cross-modal gain% ↑")] == "**+6.78 ± 0.19 (vs a)**"
     assert by_weighting["pcgrad"][header.index("seeds")] == "0 (+1 failed)"
     # equal costs single nothing out
     assert not any(c[header.index("params ↓")].startswith("**") for c in by_weighting.values())
@@ -44,13 +46,16 @@ def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
 
 def test_formula_and_model_selection_are_under_every_table(tmp_path: Path):
     md = build(full_grid(tmp_path)).to_markdown()
-    tables = md.count("## ") - md.count("## Failed") - md.count("## Plots")
-    assert tables == 4
+    families = [part for part in md.split("\n## ")[1:] if part.split("\n", 1)[0].endswith("`)")]
+    assert len(families) == 4
     assert md.count(FORMULA) == 4 and md.count(MODEL_SELECTION) == 4
-    for section in md.split("\n## ")[1:5]:
+    for section in families:
         table_end = section.rindex("\n|")
         assert FORMULA in section[table_end:] and MODEL_SELECTION in section[table_end:]
     assert "- seeds: 0, 1, 2" in md and "- cells: 36 ok, 1 failed" in md
+    assert "- data split: one fixed split" in md and "training seeds only" in md
+    assert "adjusted together by Benjamini–Hochberg" in md and "- tuning: none" in md
+    assert "## Paired tests" in md and "## Aggregates per component (rliable)" in md and "### By weighting" in md
 
 
 def test_failed_cells_are_listed_with_their_error(tmp_path: Path):
@@ -79,7 +84,7 @@ def test_one_seed_shows_n1_instead_of_an_interval(tmp_path: Path):
     full_grid(tmp_path, seeds=(0,), failed=False)
     board = build(tmp_path)
     md = board.to_markdown()
-    assert "0.700 (n=1)" in md and "+2.28 (n=1)" in md and "P(>EW)=1.00 (n=1)" in md
+    assert "0.700 (n=1)" in md and "+2.28 (n=1)" in md and "too few seeds to test (n=1, min p=1.000)" in md
     rows = _table_rows(md, "## Single-task, single-modal (`st-sm`)")
     assert not any("±" in line for line in rows)
     assert board.to_frame()["c.accuracy.ci_low"].isna().all()
@@ -90,13 +95,23 @@ def test_csv_and_json_have_the_documented_columns(tmp_path: Path):
     frame = pd.read_csv(io.StringIO(board.to_csv()))
     required = {"family", "modalities", "tasks", "encoders", "aligner", "fuser", "weighting", "seeds", "delta_m",
                 "delta_m.ci_low", "delta_m.ci_high", "cross_modal_gain", "mean_rank", "params", "train_seconds",
-                "peak_memory_mb", "p_gt_ew", "ew_gain", "ew_pairs", "failed_seeds"}
+                "peak_memory_mb", "failed_seeds", "architecture", "tuning", "hparams", "nonconverged_seeds", "stale",
+                "delta_m.method", "delta_m.p_value", "delta_m.p_adjusted", "delta_m.n_pairs", "delta_m.min_p",
+                "delta_m_excl_chance", "cross_modal_gain.p_value", "cross_modal_gain.p_adjusted", "vs_ew.test",
+                "vs_ew.effect", "vs_ew.effect.ci_low", "vs_ew.effect.ci_high", "vs_ew.n_pairs", "vs_ew.min_p",
+                "vs_ew.p_value", "vs_ew.p_adjusted", "vs_ew.t_p_value"}
     for task, metrics in (("c", ("accuracy", "macro_f1")), ("r", ("mae", "rmse"))):
         required |= {f"{task}.{m}.{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")}
     assert required <= set(frame.columns)
     assert len(frame) == 13 and set(frame["modalities"]) == {"a", "b", "a+b"} and "c+r" in set(frame["tasks"])
     doc = json.loads(board.to_json())
-    assert set(doc) == {"meta", "formula", "model_selection", "rows", "failed", "plots"}
+    assert set(doc) == {"meta", "formula", "model_selection", "adjustment", "rows", "comparisons", "aggregates",
+                        "failed", "plots"}
+    assert doc["adjustment"] == {"method": "bh", "name": "Benjamini–Hochberg (false discovery rate)", "alpha": 0.05,
+                                 "comparisons": 13}
+    assert {"kind", "test", "effect", "effect.ci_low", "effect.ci_high", "n_pairs", "min_p", "p_value", "p_adjusted"} \
+        <= set(doc["comparisons"][0])
+    assert "p_gt_ew" not in frame.columns
     assert doc["formula"] == FORMULA and len(doc["rows"]) == 13
     assert required <= set(doc["rows"][0])
     assert doc["failed"][0]["error"].startswith("FloatingPointError")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from itertools import combinations
 from typing import Mapping
 
@@ -44,18 +45,34 @@ class DCCAAligner(Aligner):
 
     ``hidden`` turns each projection into a one-hidden-layer MLP (the "deep" part; the encoders below
     are usually deep already). With more than two modalities the loss is averaged over pairs.
+
+    **Width and batch.** Sample canonical correlations are biased upwards by about ``dim / batch``; with
+    ``batch ≤ dim`` they are all 1 whatever the data (independent noise at ``dim = batch = 64`` scores
+    −60.6 of −64). Andrew et al. fit full batches (tens of thousands of rows) with 50–112 outputs; for
+    minibatch training the default is a small ``dim = 8`` (noise then scores ~0.3 per dimension at a
+    batch of 64), and ``top_k`` keeps only the ``k`` largest correlations. A batch of at most ``dim``
+    rows warns (once per aligner).
     """
 
-    def __init__(self, in_dims: Mapping[str, int], dim: int = 64, hidden: int | None = None,
+    def __init__(self, in_dims: Mapping[str, int], dim: int = 8, hidden: int | None = None,
                  eps: float = 1e-3, top_k: int | None = None):
         super().__init__()
         if eps <= 0:
             raise ValueError(f"eps must be positive so the covariances stay invertible, got {eps}")
+        if top_k is not None and not 1 <= top_k <= dim:
+            raise ValueError(f"top_k must be between 1 and dim ({dim}), got {top_k}")
         self.projections = Projections(in_dims, dim, hidden)
         self.out_dims = {m: dim for m in sorted(in_dims)}
-        self.eps, self.top_k = eps, top_k
+        self.dim, self.eps, self.top_k = dim, eps, top_k
+        self._warned = False
 
     def forward(self, features: Mapping[str, Tensor]) -> AlignerOutput:
         z = self.projections(features)
+        batch = next(iter(z.values())).shape[0]
+        if batch <= self.dim and not self._warned:
+            self._warned = True
+            warnings.warn(f"DCCA on a batch of {batch} rows with output dim {self.dim}: with batch ≤ dim the sample "
+                          "canonical correlations are all ~1 whatever the data, so the loss carries no signal. "
+                          "Use a batch well above dim (or a smaller dim / top_k).", UserWarning, stacklevel=2)
         pairs = [cca_loss(z[m], z[n], self.eps, self.top_k) for m, n in combinations(sorted(z), 2)]
         return AlignerOutput(z, torch.stack(pairs).mean())

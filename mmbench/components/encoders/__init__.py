@@ -25,7 +25,7 @@ def mmbench_register_encoders(register: Any) -> None:
     register("sentence-transformer", lazy(f"{_PKG}.text:SentenceTransformerEncoder"), modality="text",
              description="any sentence-transformers model (default all-MiniLM-L6-v2), frozen",
              reference="Reimers & Gurevych 2019, EMNLP")
-    register("mlp", lazy(f"{_PKG}.tabular:MLPEncoder"), modality="tabular",
+    register("mlp", lazy(f"{_PKG}.tabular:MLPEncoder"), modality=["tabular", "audio"],
              description="MLP over numeric columns standardised with train-split statistics",
              reference="Rumelhart, Hinton & Williams 1986, Nature")
     register("identity", lazy(f"{_PKG}.tabular:IdentityEncoder"), modality="tabular",

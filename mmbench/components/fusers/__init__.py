@@ -1,6 +1,7 @@
 """Built-in fusers, registered through ``mmbench_register_fusers`` like any plugin's.
 
-Every factory is ``factory(in_dims: dict[str, int], **options) -> Fuser``; see ``docs/components/fusers.md``.
+Every factory is ``factory(in_dims: dict[str, int], **options) -> Fuser``; ``search_space`` in the metadata is
+what tuning may vary. See ``docs/components/fusers.md``.
 """
 
 from __future__ import annotations
@@ -33,7 +34,8 @@ def mmbench_register_fusers(register: Any) -> None:
              reference="Zadeh et al. 2017, EMNLP")
     register("lowrank-tensor", lazy(f"{_PKG}.tensor:LowRankTensorFusion"),
              description="low-rank multimodal fusion: rank-r modality-specific factors of the fusion tensor",
-             reference="Liu et al. 2018, ACL")
+             reference="Liu et al. 2018, ACL",
+             search_space={"rank": {"low": 1, "high": 16, "int": True}})
     register("transformer", lazy(f"{_PKG}.transformer:TransformerFuser"),
              description="one token per modality + modality embeddings through a small Transformer encoder",
              reference="Vaswani et al. 2017, NeurIPS")

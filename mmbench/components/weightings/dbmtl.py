@@ -22,6 +22,9 @@ class DBMTL(JacobianWeighting):
     ``last_weights`` holds ``α_t`` (the scale given to each task's averaged log-loss gradient). The moving
     average has the size of the Jacobian's rows, so only ``wrt="params"`` is supported (a representation
     Jacobian changes size with the batch), as in LibMTL.
+
+    Task-specific parameters (heads) get the log-loss gradient too, ``∇L_t / (L_t + ε)``
+    (:meth:`task_parameter_weights`), as LibMTL's DB-MTL back-propagates ``log(L_t + ε)`` through them.
     """
 
     def __init__(self, n_tasks: int, seed: int = 0, beta: float = 0.9, beta_sigma: float = 0.0, wrt: Wrt = "params"):
@@ -36,6 +39,10 @@ class DBMTL(JacobianWeighting):
         super().reset(seed)
         self.steps = 0
         self.grad_buffer = None
+
+    def task_parameter_weights(self, losses: Tensor) -> Tensor:
+        """``1 / (L_t + ε)``: each head's gradient becomes that of ``log(L_t + ε)``."""
+        return 1.0 / (losses.detach() + EPS)
 
     @torch.no_grad()
     def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:

@@ -1,6 +1,8 @@
-"""Fixed, learned and random linear scalarizations: EW, UW and RLW (loss-only strategies)."""
+"""Loss-only strategies: fixed, learned and random linear scalarizations (EW, UW, RLW) and the geometric mean (GLS)."""
 
 from __future__ import annotations
+
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -22,19 +24,54 @@ class EqualWeighting(Weighting):
         return losses.sum()
 
 
-class UncertaintyWeighting(Weighting):
-    """Homoscedastic uncertainty weighting (Kendall, Gal & Cipolla 2018, CVPR).
+UWForm = Literal["libmtl", "kendall", "plain"]
 
-    ``L = Σ_t exp(-s_t) L_t + s_t`` with learnable log-variances ``s_t`` (``nn.Parameter``, start at
-    ``init``), trained by the model's optimiser. ``last_weights`` holds ``exp(-s_t)``.
+#: Kendall et al.'s factor on ``exp(-s) L`` per task type: ½ for a Gaussian likelihood (regression), 1 for a
+#: softmax / Bernoulli one with a temperature (classification, multilabel).
+KENDALL_FACTORS: dict[str, float] = {"regression": 0.5, "classification": 1.0, "multilabel": 1.0}
+
+#: each form's default initial log-variance
+UW_INITS: dict[str, float] = {"libmtl": -0.5, "kendall": 0.0, "plain": 0.0}
+
+
+class UncertaintyWeighting(Weighting):
+    """Homoscedastic uncertainty weighting (Kendall, Gal & Cipolla 2018, CVPR), learnable log-variances ``s``.
+
+    ``L = Σ_t a_t exp(-s_t) L_t + b s_t``, by ``form``:
+
+    - ``"libmtl"`` (default): ``a = b = ½`` — LibMTL's ``UW`` (and ``torchjd.scalarization.UW``); ``init`` −0.5
+      as LibMTL;
+    - ``"kendall"``: ``b = ½``, ``a_t`` from the task's type (½ regression, 1 classification/multilabel:
+      eqs. 7–10 of the paper), so it needs ``task_types`` (one of ``KENDALL_FACTORS`` per task); init 0;
+    - ``"plain"``: ``a = b = 1``, twice LibMTL's objective (so twice its step in ``s`` under SGD); init 0.
+
+    At a stationary ``s`` every form gives ``∂L/∂L_t = 1 / (2 L_t)`` except ``"plain"`` (``1 / L_t``).
+    ``s`` is an ``nn.Parameter`` trained by the model's optimiser; ``last_weights`` holds ``a_t exp(-s_t)``.
     """
 
     need = Need.LOSSES
 
-    def __init__(self, n_tasks: int, seed: int = 0, init: float = 0.0):
+    def __init__(self, n_tasks: int, seed: int = 0, form: UWForm = "libmtl", init: float | None = None,
+                 task_types: list[str] | None = None):
         super().__init__(n_tasks, seed)
-        self.init = float(init)
+        if form not in UW_INITS:
+            raise ValueError(f"form must be one of {sorted(UW_INITS)}, not {form!r}")
+        self.form, self.task_types = form, None if task_types is None else list(task_types)
+        self.init = UW_INITS[form] if init is None else float(init)
+        self.register_buffer("factors", self._factors(form, n_tasks, self.task_types))
+        self.regulariser = 1.0 if form == "plain" else 0.5
         self.log_vars = nn.Parameter(torch.full((n_tasks,), self.init))
+
+    @staticmethod
+    def _factors(form: str, n_tasks: int, task_types: list[str] | None) -> Tensor:
+        if form != "kendall":
+            return torch.full((n_tasks,), 1.0 if form == "plain" else 0.5)
+        if task_types is None or len(task_types) != n_tasks:
+            raise ValueError(f"form='kendall' needs task_types, one per task ({n_tasks}), got {task_types!r}")
+        unknown = sorted(set(task_types) - set(KENDALL_FACTORS))
+        if unknown:
+            raise ValueError(f"form='kendall': unknown task types {unknown}; known: {sorted(KENDALL_FACTORS)}")
+        return torch.tensor([KENDALL_FACTORS[t] for t in task_types])
 
     def reset(self, seed: int | None = None) -> None:
         super().reset(seed)
@@ -42,9 +79,9 @@ class UncertaintyWeighting(Weighting):
             self.log_vars.fill_(self.init)
 
     def combine(self, losses: Tensor) -> Tensor:
-        precision = torch.exp(-self.log_vars)
-        self.last_weights = precision.detach()
-        return (precision * losses).sum() + self.log_vars.sum()
+        weights = self.factors.to(losses) * torch.exp(-self.log_vars)
+        self.last_weights = weights.detach()
+        return (weights * losses).sum() + self.regulariser * self.log_vars.sum()
 
 
 class RandomLossWeighting(Weighting):
@@ -59,3 +96,31 @@ class RandomLossWeighting(Weighting):
         weights = torch.softmax(torch.randn(self.n_tasks, generator=self.generator), dim=0)
         self.last_weights = weights
         return (weights.to(device=losses.device, dtype=losses.dtype) * losses).sum()
+
+
+class GeometricLossStrategy(Weighting):
+    """Geometric loss strategy (GLS): minimise the geometric mean ``(Π_t L_t)^(1/T)`` of the task losses.
+
+    Chennupati, Sistu, Yogamani & Rawashdeh 2019, "MultiNet++: Multi-Stream Feature Aggregation and
+    Geometric Loss Strategy for Multi-Task Learning", CVPR workshops. Scale-invariant per task: the
+    gradient weights task ``t`` by ``G / (T · L_t)``, so tasks with small losses are not drowned out.
+    The value is ``torchjd.scalarization.GeometricMean``; losses are clamped at ``eps`` so a zero loss
+    gives a finite gradient. ``last_weights`` holds the effective weights ``G / (T · L_t)``.
+    """
+
+    need = Need.LOSSES
+
+    def __init__(self, n_tasks: int, seed: int = 0, eps: float = 1e-8):
+        super().__init__(n_tasks, seed)
+        from torchjd.scalarization import GeometricMean
+
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.eps = float(eps)
+        self.scalarizer = GeometricMean()
+
+    def combine(self, losses: Tensor) -> Tensor:
+        clamped = losses.clamp_min(self.eps)
+        objective = self.scalarizer(clamped)
+        self.last_weights = (objective / (self.n_tasks * clamped)).detach()
+        return objective

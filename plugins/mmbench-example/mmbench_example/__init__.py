@@ -24,9 +24,10 @@ def mmbench_register_fusers(register: Any) -> None:
 
 @hookimpl
 def mmbench_register_weightings(register: Any) -> None:
-    register("gls", lazy("mmbench_example.weightings:GeometricLossStrategy"), need="losses",
-             description="geometric loss strategy: the geometric mean of the task losses (torchjd)",
-             reference="Chennupati et al. 2019, CVPR workshops")
+    register("stch", lazy("mmbench_example.weightings:SmoothTchebycheff"), need="losses",
+             description="smooth Tchebycheff scalarization: a soft maximum of the task losses (torchjd)",
+             reference="Lin et al. 2024, ICML",
+             search_space={"mu": {"low": 0.01, "high": 1.0, "log": True}})
 
 
 @hookimpl

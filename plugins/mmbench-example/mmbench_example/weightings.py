@@ -1,4 +1,4 @@
-"""The geometric loss strategy (GLS), wrapping torchjd's ``GeometricMean`` scalarizer."""
+"""Smooth Tchebycheff scalarization (STCH), wrapping torchjd's ``STCH`` scalarizer."""
 
 from __future__ import annotations
 
@@ -8,27 +8,27 @@ from torch import Tensor
 from mmbench.components.base import Need, Weighting
 
 
-class GeometricLossStrategy(Weighting):
-    """Minimise the geometric mean of the task losses, ``(Π_t L_t)^(1/T)``.
+class SmoothTchebycheff(Weighting):
+    """Minimise the smooth Tchebycheff scalarization ``μ log Σ_t exp(L_t / (T μ))`` of the task losses.
 
-    Chennupati, Sistu, Yogamani & Rawashdeh 2019, "MultiNet++: Multi-Stream Feature Aggregation and
-    Geometric Loss Strategy for Multi-Task Learning", CVPR workshops. The objective is scale-invariant per
-    task: its gradient weights task ``t`` by ``G / (T · L_t)``, so tasks with small losses are not drowned
-    out. The value comes from ``torchjd.scalarization.GeometricMean``; losses are clamped at ``eps`` so
-    a zero loss gives a finite gradient. ``last_weights`` holds the effective weights ``G / (T · L_t)``.
+    Lin, Zhang, Yang, Zhang & Zhang 2024, "Smooth Tchebycheff Scalarization for Multi-Objective
+    Optimization", ICML (uniform preferences ``1/T``, ideal point 0). A smooth stand-in for
+    ``max_t L_t / T``: the gradient weights task ``t`` by ``softmax(L / (T μ))_t / T``, so the worst task
+    gets the most weight, the more so the smaller ``mu``. The value comes from
+    ``torchjd.scalarization.STCH``; ``last_weights`` holds those effective weights (they sum to 1/T).
     """
 
     need = Need.LOSSES
 
-    def __init__(self, n_tasks: int, seed: int = 0, eps: float = 1e-8):
+    def __init__(self, n_tasks: int, seed: int = 0, mu: float = 0.1):
         super().__init__(n_tasks, seed)
-        from torchjd.scalarization import GeometricMean
+        from torchjd.scalarization import STCH
 
-        self.eps = eps
-        self.scalarizer = GeometricMean()
+        if mu <= 0:
+            raise ValueError(f"mu must be positive, got {mu}")
+        self.mu = float(mu)
+        self.scalarizer = STCH(mu=self.mu)
 
     def combine(self, losses: Tensor) -> Tensor:
-        clamped = losses.clamp_min(self.eps)
-        objective = self.scalarizer(clamped)
-        self.last_weights = (objective / (self.n_tasks * clamped)).detach().to("cpu", torch.float32)
-        return objective
+        self.last_weights = (torch.softmax(losses.detach() / (self.n_tasks * self.mu), dim=0) / self.n_tasks)
+        return self.scalarizer(losses)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pluggy
 import pytest
 import torch
@@ -12,7 +14,7 @@ from mmbench import hookspecs
 from mmbench.components.base import Need
 from mmbench.testing import check_fuser, check_weighting
 from mmbench_example.fusers import MaxFusion
-from mmbench_example.weightings import GeometricLossStrategy
+from mmbench_example.weightings import SmoothTchebycheff
 
 
 def _registered(hook: str) -> dict[str, dict]:
@@ -47,35 +49,39 @@ def test_max_fusion_needs_two_modalities():
         MaxFusion({"a": 3})
 
 
-def test_gls_meets_the_weighting_contract():
-    check_weighting(GeometricLossStrategy)
-    assert GeometricLossStrategy.need is Need.LOSSES
+def test_stch_meets_the_weighting_contract():
+    check_weighting(SmoothTchebycheff)
+    check_weighting(SmoothTchebycheff, mu=1.0)
+    assert SmoothTchebycheff.need is Need.LOSSES
 
 
-def test_gls_is_the_geometric_mean_with_weights_g_over_t_l():
-    gls = GeometricLossStrategy(3)
-    losses = torch.tensor([1.0, 4.0, 16.0], requires_grad=True)
-    objective = gls.combine(losses)
+def test_stch_is_a_soft_maximum_with_softmax_weights():
+    stch = SmoothTchebycheff(3, mu=0.1)
+    losses = torch.tensor([0.0, 0.0, 0.3 * math.log(4.0)], requires_grad=True)
+    objective = stch.combine(losses)
     objective.backward()
-    assert objective.item() == pytest.approx(4.0)  # (1 * 4 * 16) ** (1/3)
-    expected = torch.tensor([4 / 3, 1 / 3, 1 / 12])  # d G / d L_t = G / (T L_t)
+    # L / (T mu) = (0, 0, ln 4): value mu * ln(1 + 1 + 4), weights softmax(.) / T = (1, 1, 4) / 18
+    assert objective.item() == pytest.approx(0.1 * math.log(6.0))
+    expected = torch.tensor([1 / 18, 1 / 18, 4 / 18])
     torch.testing.assert_close(losses.grad, expected)
-    torch.testing.assert_close(gls.last_weights, expected)
+    torch.testing.assert_close(stch.last_weights, expected)
 
 
-def test_gls_is_finite_at_a_zero_loss():
-    losses = torch.tensor([0.0, 2.0], requires_grad=True)
-    GeometricLossStrategy(2).combine(losses).backward()
-    assert torch.isfinite(losses.grad).all()
+def test_stch_tends_to_the_largest_weighted_loss_as_mu_shrinks():
+    losses = torch.tensor([1.0, 2.0, 5.0])
+    assert SmoothTchebycheff(3, mu=1e-3).combine(losses).item() == pytest.approx(5.0 / 3, abs=1e-3)
+    with pytest.raises(ValueError, match="mu"):
+        SmoothTchebycheff(3, mu=0.0)
 
 
 def test_the_hooks_register_lazy_factories_with_metadata():
     fusers, weightings = _registered("mmbench_register_fusers"), _registered("mmbench_register_weightings")
-    assert set(fusers) == {"max"} and set(weightings) == {"gls"}
+    assert set(fusers) == {"max"} and set(weightings) == {"stch"}
     assert fusers["max"]["reference"] and fusers["max"]["description"]
-    assert weightings["gls"]["need"] == "losses"
+    assert weightings["stch"]["need"] == "losses"
+    assert weightings["stch"]["search_space"] == {"mu": {"low": 0.01, "high": 1.0, "log": True}}
     assert isinstance(fusers["max"]["factory"]({"a": 3, "b": 4}), MaxFusion)
-    assert isinstance(weightings["gls"]["factory"](2, seed=0), GeometricLossStrategy)
+    assert isinstance(weightings["stch"]["factory"](2, seed=0), SmoothTchebycheff)
 
 
 def test_the_command_is_added_to_the_cli():

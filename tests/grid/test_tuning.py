@@ -1,0 +1,164 @@
+"""Equal-budget tuning end to end: trials stored in Optuna's RDB storage, the best trial's hyperparameters
+used by the seeded runs, the test split never read while tuning, resume after kill -9 without losing or
+repeating a trial, and the plugin-declared search spaces."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import datasets
+import numpy as np
+import optuna
+import pytest
+
+from mmbench.grid.config import load_config
+from mmbench.grid.runner import run_grid
+from mmbench.grid.tuning_spec import TRIAL_SEED_OFFSET
+from mmbench.store import ResultStore
+
+FAST = {"epochs": 3, "batch_size": 256, "patience": 2}
+
+
+def _studies(out: Path) -> dict[str, list[optuna.trial.FrozenTrial]]:
+    url = f"sqlite:///{out / 'tuning.sqlite'}"
+    return {s.study_name: optuna.load_study(study_name=s.study_name, storage=url).get_trials()
+            for s in optuna.get_all_study_summaries(url)}
+
+
+def test_a_tuned_grid_gives_every_configuration_the_same_budget(write_grid, tmp_path: Path):
+    grid = write_grid(tmp_path / "g.yaml", families=["st-sm", "mt-sm"], modalities=["a"], training=FAST,
+                      tuning={"trials": 3, "space": {"weighting.c": None}}, weightings=["ew", "cagrad"])
+    out = tmp_path / "run"
+    summary = run_grid(load_config(grid), out)
+    assert summary.failed == 0 and summary.ok == 4
+    studies = _studies(out)
+    assert len(studies) == 4 and {len(t) for t in studies.values()} == {3}  # the same budget everywhere
+    with ResultStore(out) as store:
+        rows = list(store.rows())
+    for row in rows:
+        record = row.result["tuning"]
+        trials = next(t for name, t in studies.items() if name == record["study"])
+        best = max((t for t in trials if t.value is not None), key=lambda t: t.value)
+        assert record["trial"] == best.number and record["budget"] == 3
+        assert row.config["hparams"] == best.params  # the seeded run trains with the best trial's values
+        assert row.config["tuning"]["trials"] == 3 and row.seed < TRIAL_SEED_OFFSET
+        assert {"lr", "weight_decay"} <= set(best.params)
+    cagrad = next(r for r in rows if (r.config["weighting"] or {}).get("name") == "cagrad")
+    assert "weighting.c" not in cagrad.config["hparams"]  # `null` in the grid's space removed CAGrad's declared c
+    again = run_grid(load_config(grid), out)
+    assert again.skipped == 4 and again.ok == 0 and {len(t) for t in _studies(out).values()} == {3}
+
+
+SPACE_PLUGIN = '''
+from mmbench import hookimpl
+from mmbench.components.weightings.scalarization import EqualWeighting
+
+
+class Scaled(EqualWeighting):
+    def __init__(self, n_tasks, seed=0, alpha: float = 1.0):
+        super().__init__(n_tasks, seed)
+        self.alpha = alpha
+
+    def combine(self, losses):
+        return self.alpha * super().combine(losses)
+
+
+@hookimpl
+def mmbench_register_weightings(register):
+    register("scaled", Scaled, need="losses", search_space={"alpha": {"low": 0.5, "high": 2.0}})
+'''
+
+
+def test_a_plugin_declared_search_space_is_searched(install_plugin, write_grid, tmp_path: Path):
+    install_plugin("space", "mmbench_space", {"mmbench_space.py": SPACE_PLUGIN})
+    grid = write_grid(tmp_path / "g.yaml", families=["mt-sm"], modalities=["a"], weightings=["scaled"], training=FAST,
+                      tuning={"trials": 2, "space": {"weighting.alpha": {"low": 0.9, "high": 1.1}}})
+    out = tmp_path / "run"
+    assert run_grid(load_config(grid), out).ok == 1
+    (trials,) = _studies(out).values()
+    assert all(0.9 <= t.params["weighting.alpha"] <= 1.1 for t in trials)  # declared, then narrowed by the grid
+
+
+def _table(root: Path, flip_test: bool) -> None:
+    rng = np.random.default_rng(0)
+    parts = {}
+    for split, n in (("train", 120), ("validation", 40), ("test", 40)):
+        x = rng.normal(size=(n, 4)).astype(np.float32)
+        y = (x[:, 0] > 0).astype(np.int64)
+        if split == "test" and flip_test:
+            y = 1 - y  # poisoned: every test label wrong
+        parts[split] = datasets.Dataset.from_dict({"x": x.tolist(), "y": y.tolist()})
+    datasets.DatasetDict(parts).save_to_disk(str(root))
+
+
+def test_the_test_split_is_never_read_while_tuning(write_grid, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_CACHE", str(tmp_path / "hf-cache"))
+    chosen = []
+    for name, flip in (("clean", False), ("poisoned", True)):
+        _table(tmp_path / "data", flip)  # the same place: only the test labels differ
+        spec = {"name": "t", "source": str(tmp_path / "data"), "modalities": {"x": {"column": "x", "kind": "tabular"}},
+                "tasks": {"y": {"column": "y", "type": "classification", "num_classes": 2}}}
+        grid = write_grid(tmp_path / f"{name}.yaml", dataset=spec, modalities=None, tasks=None, families=["st-sm"],
+                          training=FAST, tuning={"trials": 3})
+        assert run_grid(load_config(grid), tmp_path / f"run-{name}").ok == 1
+        with ResultStore(tmp_path / f"run-{name}") as store:
+            (row,) = store.rows()
+        chosen.append((row.config["hparams"], row.result["tuning"]["value"], row.result["metrics"]["test"]["y"]["accuracy"]))
+    assert chosen[0][:2] == chosen[1][:2]  # poisoned test labels change nothing tuning saw
+    assert chosen[0][2] != chosen[1][2]  # ... and the final test score does see them
+
+
+def test_kill_9_during_tuning_loses_and_repeats_no_trial(write_grid, tmp_path: Path):
+    grid = write_grid(tmp_path / "g.yaml", families=["st-sm"], training={"epochs": 8, "batch_size": 64, "patience": 8},
+                      tuning={"trials": 5, "pruner": "none"}, tasks=["redundant"])
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "mmbench", "run", "--grid", str(grid), "--out", str(out), "--quiet"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    deadline = time.time() + 180
+
+    def n_finished() -> int:
+        try:
+            with sqlite3.connect(out / "tuning.sqlite", timeout=1) as conn:
+                return conn.execute("SELECT COUNT(*) FROM trials WHERE state IN ('COMPLETE', 'PRUNED', 'FAIL')").fetchone()[0]
+        except sqlite3.Error:  # not created yet
+            return 0
+
+    while n_finished() < 3 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
+    assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read()[-2000:]}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [(n, t.number, t.params) for n, ts in _studies(out).items() for t in ts if t.state.is_finished()]
+    assert 3 <= len(before) < 10, f"expected to kill mid-tuning, had {len(before)} finished trials"
+    done = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy())
+    assert done.returncode == 0, done.stderr
+    after = _studies(out)
+    for name, number, params in before:  # every finished trial kept as it was
+        assert next(t for t in after[name] if t.number == number).params == params
+    for trials in after.values():
+        counted = [t for t in trials if not t.user_attrs.get("orphaned")]
+        assert len(counted) == 5  # the budget exactly: nothing repeated, nothing missing
+        assert all(t.state.name in ("COMPLETE", "PRUNED", "FAIL") for t in trials)
+    with ResultStore(out) as store:
+        assert len(list(store.rows("ok"))) == 2
+
+
+def test_tuning_block_errors_name_the_key(write_grid, tmp_path: Path):
+    from mmbench.grid.config import GridConfigError
+
+    for tuning, expected in (({"trials": 0}, "tuning.trials must be a positive integer"),
+                             ({"trials": 2, "sampler": "grid"}, "tuning.sampler 'grid'"),
+                             ({"trials": 2, "space": {"momentum": {"low": 0, "high": 1}}}, "'momentum' is not a tunable")):
+        with pytest.raises(GridConfigError, match=expected):
+            load_config(write_grid(tmp_path / "g.yaml", tuning=tuning))
+    grid = write_grid(tmp_path / "g.yaml", families=["st-sm"], tuning={"trials": 1, "space": {"weighting.cc": {"low": 0, "high": 1}}})
+    from mmbench.grid.tuning_spec import TuningSpecError
+
+    with pytest.raises(TuningSpecError, match="no configuration of this grid has the option 'weighting.cc'"):
+        run_grid(load_config(grid), tmp_path / "run")

@@ -1,0 +1,77 @@
+"""The overall table across run directories (mean rank, IQM and P(X > reference) with intervals) and the
+index page the publish script writes from it."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mmbench.leaderboard import build
+from mmbench.leaderboard.aggregates import iqm, normalised_scores, probability_of_improvement
+from mmbench.leaderboard.overall import from_directories, overall, to_markdown
+from mmbench.store import ResultStore
+
+from leaderboard_helpers import config, put, result  # type: ignore[import-not-found]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def acc(v: float) -> dict[str, float]:
+    return {"accuracy": v}
+
+
+def store(path: Path, dataset: str, bonus: dict[str, float]) -> Path:
+    with ResultStore(path) as s:
+        for seed, j in enumerate((0.0, 0.01, 0.02)):
+            for task in ("c", "d"):
+                put(s, config("st-sm", ["a"], [task], seed=seed, dataset=dataset), result({task: acc(0.6 + j)}))
+            for w, b in bonus.items():
+                put(s, config("mt-sm", ["a"], ["c", "d"], weighting=w, seed=seed, dataset=dataset),
+                    result({"c": acc(0.62 + b + j), "d": acc(0.61 + b / 2 + j)}))
+    return path
+
+
+@pytest.fixture(scope="module")
+def boards(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("overall")
+    one = build(store(root / "one", "toy1", {"ew": 0.0, "uw": 0.03, "dwa": -0.01}))
+    two = build(store(root / "two", "toy2", {"ew": 0.0, "uw": 0.02, "pcgrad": 0.05}))
+    return [one, two]
+
+
+def test_overall_ranks_and_pools_values_that_ran_everywhere(boards):
+    (kind,) = overall(boards, n_resamples=300)
+    assert kind.kind == "weighting" and kind.reference == "ew" and kind.datasets == ["toy1", "toy2"]
+    assert kind.left_out == ["dwa", "pcgrad"]  # not on every dataset
+    rows = {r.value: r for r in kind.rows}
+    assert set(rows) == {"ew", "uw"}
+    # ranks per dataset by IQM over every value there: toy1 uw 1, ew 2, dwa 3; toy2 pcgrad 1, uw 2, ew 3
+    assert rows["uw"].mean_rank == pytest.approx(1.5) and rows["ew"].mean_rank == pytest.approx(2.5)
+    pooled = np.concatenate([v for b in boards for v in normalised_scores(b.analyses, "weighting")["uw"].values()])
+    assert rows["uw"].iqm.value == pytest.approx(iqm(pooled))
+    cols = {v: np.stack([s for b in boards for _, s in sorted(normalised_scores(b.analyses, "weighting")[v].items())], 1)
+            for v in ("uw", "ew")}
+    assert rows["uw"].poi.value == pytest.approx(probability_of_improvement(cols["uw"], cols["ew"]))
+    assert rows["ew"].poi is None and kind.columns == 4
+    assert rows["uw"].iqm.low <= rows["uw"].iqm.value <= rows["uw"].iqm.high
+    text = to_markdown([kind])
+    assert "### By weighting" not in text and "## By weighting" in text and "Left out (not on every dataset): dwa, pcgrad" in text
+    assert "| ew (reference) |" in text.replace("  ", "")
+
+
+def test_from_directories_builds_each(boards):
+    (kind,) = from_directories([b.directory for b in boards], n_resamples=200)
+    assert {r.value for r in kind.rows} == {"ew", "uw"}
+
+
+def test_the_publish_script_writes_the_overall_table_into_the_index(boards):
+    spec = importlib.util.spec_from_file_location("publish_leaderboards", ROOT / "scripts" / "publish_leaderboards.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    entries = [module.entry(name, b) for name, b in zip(("toy1", "toy2"), boards)]
+    text = module.index(entries)
+    assert "| [toy1](toy1.md) | 5 | 0 | 5 paired comparisons; too few seeds to test (n=3" in text
+    assert "## Across datasets" in text and "### By weighting" in text and "P(X > ew)" in text

@@ -7,7 +7,8 @@ image modality, with a generated text modality that carries some, not all, of th
   probability ``1 - noise/2``), in one of a few phrasings. It never names the digit itself.
 - tasks: ``digit`` (10 classes), ``parity`` (even/odd), ``large`` (digit >= 5), ``ink`` (regression: the
   image's mean pixel intensity in [0, 1]).
-- splits: 70/15/15 of a seeded permutation: 1,257 / 270 / 270.
+- splits: 70/15/15 stratified by digit (``mmbench.data.splits``), seeded by ``split_seed`` (default: ``seed``):
+  1,257 / 270 / 270. A grid's ``split_seeds: true`` redraws them per seed.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from typing import Any
 
 from mmbench.data.errors import DatasetError
 from mmbench.data.spec import DatasetSpec, ModalitySpec, TaskSpec
+from mmbench.data.splits import split_sizes, stratified_split  # noqa: F401 - split_sizes re-exported
 
-FRACTIONS = (0.70, 0.15, 0.15)
 N_DIGITS = 1797
 
 _PARITY = ("even", "odd")
@@ -29,22 +30,6 @@ _TEMPLATES = (
     "this one looks {parity} and {range}",
     "a handwritten {parity} number, {range}",
 )
-
-
-def split_sizes(n: int) -> tuple[int, int, int]:
-    """(train, validation, test) sizes of a 70/15/15 split of ``n`` examples."""
-    val = int(n * FRACTIONS[1] + 0.5)
-    test = int(n * FRACTIONS[2] + 0.5)
-    return n - val - test, val, test
-
-
-def split_indices(n: int, seed: int) -> dict[str, Any]:
-    """A seeded 70/15/15 partition of ``range(n)`` into train/validation/test index arrays."""
-    import numpy as np
-
-    perm = np.random.default_rng(seed).permutation(n)
-    n_train, n_val, _ = split_sizes(n)
-    return {"train": perm[:n_train], "validation": perm[n_train:n_train + n_val], "test": perm[n_train + n_val:]}
 
 
 def digit_images() -> tuple[Any, Any]:
@@ -82,8 +67,8 @@ def check_noise(noise: float) -> float:
     return float(noise)
 
 
-def build_digits(seed: int = 0, noise: float = 0.3) -> Any:
-    """The ``digits`` DatasetDict (deterministic from ``seed``)."""
+def build_digits(seed: int = 0, noise: float = 0.3, split_seed: int | None = None) -> Any:
+    """The ``digits`` DatasetDict (deterministic from ``seed``; the split from ``split_seed``, default ``seed``)."""
     import datasets
     import numpy as np
     from PIL import Image
@@ -100,7 +85,7 @@ def build_digits(seed: int = 0, noise: float = 0.3) -> Any:
         "ink": datasets.Value("float32"),
     })
     out = {}
-    for role, idx in split_indices(len(labels), seed).items():
+    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed).items():
         out[role] = datasets.Dataset.from_dict({
             "image": [Image.fromarray(images[i]) for i in idx],
             "text": [texts[i] for i in idx],
@@ -112,7 +97,7 @@ def build_digits(seed: int = 0, noise: float = 0.3) -> Any:
     return datasets.DatasetDict(out)
 
 
-def digits_spec(seed: int = 0, noise: float = 0.3) -> DatasetSpec:
+def digits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None = None) -> DatasetSpec:
     """The built-in ``digits`` dataset (UCI digits, Alpaydin & Kaynak 1998) with noisy generated text."""
     from mmbench.data.builtin import INFO
 
@@ -127,18 +112,18 @@ def digits_spec(seed: int = 0, noise: float = 0.3) -> DatasetSpec:
             "large": TaskSpec("large", "classification"),
             "ink": TaskSpec("ink", "regression"),
         },
-        builder=partial(build_digits, seed=int(seed), noise=noise),
+        builder=partial(build_digits, seed=int(seed), noise=noise, split_seed=split_seed),
         metadata={
             "description": INFO["digits"]["description"],
             "reference": INFO["digits"]["reference"],
             "size": {"total": N_DIGITS, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"70/15/15 of a permutation seeded by seed={seed}",
+            "splits": f"70/15/15 stratified by digit, seeded by split_seed={seed if split_seed is None else split_seed}",
             "ground_truth": {
                 "digit": "image (fully); text only narrows it to 2-3 candidates (parity x range)",
                 "parity": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f}",
                 "large": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f}",
                 "ink": "image only (mean pixel intensity, an exact function of the image)",
             },
-            "options": {"seed": int(seed), "noise": noise},
+            "options": {"seed": int(seed), "noise": noise, "split_seed": split_seed},
         },
     )

@@ -17,7 +17,8 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from mmbench.data.digits import N_DIGITS, check_noise, digit_images, noisy_words, split_indices, split_sizes
+from mmbench.data.digits import N_DIGITS, check_noise, digit_images, noisy_words
+from mmbench.data.splits import split_sizes, stratified_split
 from mmbench.data.spec import DatasetSpec, ModalitySpec, TaskSpec
 
 CANVAS = 12
@@ -36,8 +37,9 @@ def overlay(left: Any, right: Any) -> Any:
     return canvas
 
 
-def build_multidigits(seed: int = 0, noise: float = 0.3) -> Any:
-    """The ``multidigits`` DatasetDict (deterministic from ``seed``)."""
+def build_multidigits(seed: int = 0, noise: float = 0.3, split_seed: int | None = None) -> Any:
+    """The ``multidigits`` DatasetDict (deterministic from ``seed``; the scans' split from ``split_seed``,
+    default ``seed``)."""
     import datasets
     import numpy as np
     from PIL import Image
@@ -51,7 +53,7 @@ def build_multidigits(seed: int = 0, noise: float = 0.3) -> Any:
         "right": datasets.ClassLabel(names=[str(d) for d in range(10)]),
     })
     out = {}
-    for role, idx in split_indices(len(labels), seed).items():
+    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed).items():
         order = idx[rng.permutation(len(idx))]
         left, right = order, np.roll(order, 1)
         canvases = overlay(images[left], images[right])
@@ -67,7 +69,7 @@ def build_multidigits(seed: int = 0, noise: float = 0.3) -> Any:
     return datasets.DatasetDict(out)
 
 
-def multidigits_spec(seed: int = 0, noise: float = 0.3) -> DatasetSpec:
+def multidigits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None = None) -> DatasetSpec:
     """The built-in ``multidigits`` dataset (MultiMNIST, Sener & Koltun 2018, on the UCI digits)."""
     from mmbench.data.builtin import INFO
 
@@ -77,18 +79,19 @@ def multidigits_spec(seed: int = 0, noise: float = 0.3) -> DatasetSpec:
         name="multidigits",
         modalities={"image": ModalitySpec(("image",), "image"), "text": ModalitySpec(("text",), "text")},
         tasks={"left": TaskSpec("left", "classification"), "right": TaskSpec("right", "classification")},
-        builder=partial(build_multidigits, seed=int(seed), noise=noise),
+        builder=partial(build_multidigits, seed=int(seed), noise=noise, split_seed=split_seed),
         metadata={
             "description": INFO["multidigits"]["description"],
             "reference": INFO["multidigits"]["reference"],
             "size": {"total": N_DIGITS, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"digit scans split 70/15/15 (seed={seed}) before pairing; pairs never cross splits",
+            "splits": f"digit scans split 70/15/15 stratified by digit (split_seed={seed if split_seed is None else split_seed}) "
+                      "before pairing; pairs never cross splits",
             "ground_truth": {
                 "left": f"image (top-left digit, partly occluded); text gives its parity, correct with probability "
                         f"{1 - noise / 2:.2f}",
                 "right": f"image (bottom-right digit, partly occluded); text gives its range, correct with "
                          f"probability {1 - noise / 2:.2f}",
             },
-            "options": {"seed": int(seed), "noise": noise},
+            "options": {"seed": int(seed), "noise": noise, "split_seed": split_seed},
         },
     )

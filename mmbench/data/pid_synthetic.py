@@ -21,7 +21,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from mmbench.data.digits import split_indices, split_sizes
+from mmbench.data.splits import split_sizes, stratified_split
 from mmbench.data.errors import DatasetError
 from mmbench.data.spec import DatasetSpec, ModalitySpec, TaskSpec
 
@@ -50,21 +50,25 @@ def generate(n: int, dim: int, latent: int, noise: float, amplitude: float, seed
     }
 
 
-def build_pid_synthetic(n: int, dim: int, latent: int, noise: float, amplitude: float, seed: int) -> Any:
-    """The ``pid-synthetic`` DatasetDict (deterministic from ``seed``)."""
+def build_pid_synthetic(n: int, dim: int, latent: int, noise: float, amplitude: float, seed: int,
+                        split_seed: int | None = None) -> Any:
+    """The ``pid-synthetic`` DatasetDict (deterministic from ``seed``; the split from ``split_seed``, default
+    ``seed``, stratified by the joint label of the four tasks)."""
     import datasets
+    import numpy as np
 
     data = generate(n, dim, latent, noise, amplitude, seed)
     vector = datasets.List(datasets.Value("float32"), length=dim)
     features = datasets.Features({"a": vector, "b": vector, **{t: datasets.ClassLabel(names=["0", "1"]) for t in TASKS}})
     out = {}
-    for role, idx in split_indices(n, seed).items():
+    joint = np.stack([np.asarray(data[t]) for t in TASKS], axis=1)
+    for role, idx in stratified_split(joint, seed if split_seed is None else split_seed).items():
         out[role] = datasets.Dataset.from_dict({k: v[idx] for k, v in data.items()}, features=features, split=role)
     return datasets.DatasetDict(out)
 
 
 def pid_synthetic_spec(n: int = 2000, dim: int = 16, latent: int = 4, noise: float = 0.3, amplitude: float = 2.0,
-                       seed: int = 0) -> DatasetSpec:
+                       seed: int = 0, split_seed: int | None = None) -> DatasetSpec:
     """The built-in ``pid-synthetic`` dataset (redundant, unique and synergistic tasks; Liang et al. 2023)."""
     from mmbench.data.builtin import INFO
 
@@ -79,12 +83,13 @@ def pid_synthetic_spec(n: int = 2000, dim: int = 16, latent: int = 4, noise: flo
         name="pid-synthetic",
         modalities={"a": ModalitySpec(("a",), "tabular"), "b": ModalitySpec(("b",), "tabular")},
         tasks={t: TaskSpec(t, "classification") for t in TASKS},
-        builder=partial(build_pid_synthetic, **options),
+        builder=partial(build_pid_synthetic, **options, split_seed=split_seed),
         metadata={
             "description": INFO["pid-synthetic"]["description"],
             "reference": INFO["pid-synthetic"]["reference"],
             "size": {"total": n, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"70/15/15 of a permutation seeded by seed={seed}",
+            "splits": f"70/15/15 stratified by the joint label of the four tasks, seeded by "
+                      f"split_seed={seed if split_seed is None else split_seed}",
             "ground_truth": {
                 "redundant": "a and b: each alone carries it (the shared block z_s)",
                 "unique_a": "a only (block z_a); chance from b",

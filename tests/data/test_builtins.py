@@ -141,3 +141,22 @@ def test_pid_synthetic_ground_truth(pid: object) -> None:
     # a and b together, with their products as the XOR feature: solvable
     pairs = lambda a, b: (a[:, :, None] * b[:, None, :]).reshape(len(a), -1)  # noqa: E731
     assert _accuracy(pairs(a_tr, b_tr), tr.targets["synergy"], pairs(a_te, b_te), te.targets["synergy"]) > 0.9
+
+
+@pytest.mark.parametrize("name", ["digits", "multidigits", "pid-synthetic"])
+def test_builtin_splits_are_stratified_and_redrawn_by_split_seed(name: str) -> None:
+    import torch
+
+    from mmbench.data.loading import load, resolve_with_split
+
+    first, other = load(resolve_with_split(name, 0)), load(resolve_with_split(name, 1))
+    for task, info in first.task_info.items():
+        if info.type != "classification":
+            continue
+        share = {s: torch.bincount(torch.as_tensor(first.splits[s].targets[task]), minlength=info.out_dim).float()
+                 / len(first.splits[s]) for s in ("train", "validation", "test")}
+        assert (share["test"] - share["train"]).abs().max() < 0.015, (task, share)  # each class keeps its share
+        assert (share["validation"] - share["train"]).abs().max() < 0.015, (task, share)
+    assert first.fingerprint != other.fingerprint  # another split
+    assert [len(first.splits[s]) for s in ("train", "validation", "test")] == \
+           [len(other.splits[s]) for s in ("train", "validation", "test")]

@@ -74,7 +74,7 @@ def test_resolve_accepts_every_form(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(FULL))
     assert resolve(str(path)) == spec
     digits = resolve("digits", noise=0.1)
-    assert digits.name == "digits" and digits.metadata["options"] == {"seed": 0, "noise": 0.1}
+    assert digits.name == "digits" and digits.metadata["options"] == {"seed": 0, "noise": 0.1, "split_seed": None}
     assert resolve({"name": "digits", "options": {"noise": 0.1}}).metadata == digits.metadata
     plugin_style = DatasetSpec(name="p", modalities={"m": ModalitySpec("col", "tabular")},  # type: ignore[arg-type]
                                tasks={"y": TaskSpec("y", "regression")}, source="x")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pluggy
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 #: Marker for plugin hook implementations: ``@mmbench.hookimpl def mmbench_register_fusers(register): ...``
 hookimpl = pluggy.HookimplMarker("mmbench")

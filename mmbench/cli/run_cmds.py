@@ -41,6 +41,9 @@ def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: 
         if robustness and config.robustness is None:
             config.robustness = {}
         expansion = plan(config)
+        ctx = click.get_current_context(silent=True)
+        if ctx is not None:  # plugins were (re)loaded: collect their commands, so a clash is reported here too
+            ctx.find_root().command.list_commands(ctx)
         check_plugins(allow_plugin_problems)
         check(config, expansion)
     except (GridConfigError, ComponentError, PreflightError, PluginProblemsError) as exc:

@@ -170,6 +170,11 @@ def check_spec(spec: DatasetSpec) -> DatasetSpec:
         raise DatasetError(f"dataset {name!r}: set exactly one of `source` (hub name or local path) and `builder`")
     if not spec.modalities or not spec.tasks:
         raise DatasetError(f"dataset {name!r}: needs at least one modality and one task")
+    for kind, names in (("modality", spec.modalities), ("task", spec.tasks)):
+        for key in names:
+            if not isinstance(key, str) or not key or "." in key:
+                raise DatasetError(f"dataset {name!r}: {kind} name {key!r} must be non-empty and contain no '.' (it names "
+                                   f"model parts and result columns); rename the {kind} — its column may keep any name")
     for mod_name, m in list(spec.modalities.items()):
         columns = (m.columns,) if isinstance(m.columns, str) else tuple(m.columns)
         if columns != m.columns:

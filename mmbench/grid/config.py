@@ -19,13 +19,15 @@ FAMILY_TITLES = {
     "mt-cm": "multitask, cross-modal",
 }
 
+#: chosen so the built-in grids converge untuned: ``epochs`` is a cap, early stopping ends runs first
+#: (``docs/grids.md`` has the measured figures, ``scripts/defaults_check.py`` reproduces them)
 DEFAULT_TRAINING: dict[str, Any] = {
-    "epochs": 10,
+    "epochs": 100,
     "batch_size": 64,
     "optimizer": "adam",
-    "lr": 1e-3,
+    "lr": 1e-2,
     "weight_decay": 0.0,
-    "patience": 3,
+    "patience": 5,
     "trunk_dim": 64,
     "align_weight": 1.0,
     "amp": False,

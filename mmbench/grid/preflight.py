@@ -48,6 +48,7 @@ def preflight(expansion: Expansion, data: Any) -> None:
     from mmbench.components.checks import weighting_need_problem
     from mmbench.train.cell_runner import build_model
 
+    check_search_spaces(expansion)
     for cell in expansion.cells:
         for m, choice in cell.encoders:
             _check_kind(m, data.modality_info[m].kind, choice)
@@ -82,20 +83,43 @@ def preflight(expansion: Expansion, data: Any) -> None:
 
 
 def _culprit(cell: Cell, exc: BaseException) -> str:
-    """The component whose code raised (by the traceback's modules), else every component of the cell."""
+    """The component whose code raised (its source file is in the traceback), else every component of the cell."""
+    import inspect
     import traceback
 
-    modules = [f.filename for f in traceback.extract_tb(exc.__traceback__)]
+    from mmbench.plugins.options import target
+
+    files = {f.filename for f in traceback.extract_tb(exc.__traceback__)}
     slots = [("aligners", cell.aligner), ("fusers", cell.fuser), ("architectures", cell.architecture),
              ("weightings", cell.weighting)]
     for kind, choice in reversed(slots):
         if choice is None:
             continue
         entry = get_registry(kind).get(choice.name)
-        from mmbench.plugins.options import target
-
-        module = getattr(target(entry), "__module__", "") or ""
-        path = module.replace(".", "/")
-        if path and any(path in f for f in modules):
+        try:
+            source = inspect.getsourcefile(target(entry))
+        except TypeError:
+            continue
+        if source and source in files:
             return f"{describe(entry)} with options {dict(choice.options)} cannot be built"
     return "a component of " + cell.label.rsplit(" | seed", 1)[0] + " cannot be built"
+
+
+def check_search_spaces(expansion: Expansion) -> None:
+    """A declared ``search_space`` may only name options its factory takes (a typo would never be tuned)."""
+    from mmbench.plugins.options import options_signature
+
+    seen: set[tuple[str, str]] = set()
+    for cell in expansion.cells:
+        used = [("aligners", cell.aligner), ("fusers", cell.fuser), ("architectures", cell.architecture),
+                ("weightings", cell.weighting)] + [("encoders", c) for _, c in cell.encoders]
+        for kind, choice in used:
+            if choice is None or (kind, choice.name) in seen:
+                continue
+            seen.add((kind, choice.name))
+            entry = get_registry(kind).get(choice.name)
+            params, var_kw = options_signature(entry)
+            unknown = [k for k in (entry.metadata.get("search_space") or {}) if k not in params]
+            if unknown and not var_kw:
+                raise PreflightError(f"{describe(entry)} declares a search_space for {unknown[0]!r}, an option its factory "
+                                     f"does not take (it takes: {', '.join(params) or 'no options'}); fix register(...)")

@@ -3,7 +3,8 @@
 - ``need`` (weightings): one of ``losses``, ``param_jacobian``, ``repr_jacobian`` — the class's default
   ``need`` (``mmbench.components.base.Need``); the class attribute must agree (checked when the grid
   builds the component, :mod:`mmbench.grid.preflight`).
-- ``modality`` (encoders, perturbations): a modality kind (``image``, ``text``, ``tabular``, ``audio``) or a list.
+- ``modality``: a modality kind (``image``, ``text``, ``tabular``, ``audio``); encoders may give a list of
+  the kinds they accept.
 - ``search_space``: ``{option: {"low": a, "high": b[, "log": true][, "int": true]} | {"choices": [...]}}``,
   read by tuning (``docs/grids.md``).
 """
@@ -44,6 +45,8 @@ def check_metadata(kind: str, meta: dict[str, Any]) -> str | None:
     if kind == "weightings" and need is not None and need not in NEEDS:
         return f"need={need!r} is not one of {', '.join(NEEDS)}"
     modality = meta.get("modality")
+    if kind == "perturbations" and modality is not None and not isinstance(modality, str):
+        return f"modality={modality!r}: a perturbation acts on one modality kind; give one string (register one per kind)"
     if kind in ("encoders", "perturbations") and modality is not None:
         kinds = modality if isinstance(modality, (list, tuple)) else [modality]
         bad = [k for k in kinds if k not in MODALITY_KINDS]

@@ -5,7 +5,8 @@ The cell lives in the train layer because that is what trains one; the grid expa
 (:mod:`mmbench.grid.cells`). ``cell_id`` hashes :meth:`Cell.config`: canonical component names with
 every option resolved (defaults filled in from the factory's signature), so ``example:max`` and ``max``,
 or an option given explicitly at its default, are one cell. Which versions produced a cell is not part of
-the id; it is :attr:`Cell.provenance`, compared on resume (``docs/grids.md``, "Stale results").
+the id; it is :attr:`Cell.provenance`, compared on resume (``docs/grids.md``, "Cell identity and stale
+results").
 """
 
 from __future__ import annotations

@@ -100,3 +100,9 @@ def test_package_is_import_light_with_lazy_reexports() -> None:
     assert mmbench.data.spec_from_dict is spec_from_dict
     with pytest.raises(AttributeError):
         mmbench.data.no_such_thing  # noqa: B018
+
+
+def test_task_and_modality_names_may_not_contain_dots() -> None:
+    bad = {**FULL, "tasks": {"red.undant": {"column": "rating", "type": "classification"}}}
+    with pytest.raises(DatasetError, match="task name 'red.undant' must be non-empty and contain no '.'"):
+        spec_from_dict(bad)

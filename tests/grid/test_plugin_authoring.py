@@ -238,3 +238,30 @@ def test_a_local_plugin_file_without_packaging(write_grid, tmp_path: Path, monke
     flagged = _run("--grid", str(plain), "--out", str(out), "--plugin", str(tmp_path / "my_methods.py"), "--dry-run")
     assert flagged.exit_code == 0, flagged.output
     reset()
+
+
+def test_a_command_clash_is_refused_with_other_local_plugins_loaded(install_plugin, write_grid, tmp_path: Path):
+    install_plugin("clash", "mmbench_clash", {"mmbench_clash.py": CLASH})
+    (tmp_path / "my_methods.py").write_text(LOCAL)
+    grid = write_grid(tmp_path / "g.yaml")
+    result = _run("--grid", str(grid), "--out", str(tmp_path / "r"), "--dry-run", "--plugin", str(tmp_path / "my_methods.py"))
+    assert result.exit_code != 0 and "adds a command named 'list'" in result.output, result.output
+
+
+TYPO_SPACE = '''
+from mmbench import hookimpl
+from mmbench.components.weightings.dwa import DynamicWeightAverage
+
+
+@hookimpl
+def mmbench_register_weightings(register):
+    register("dwa-typo", DynamicWeightAverage, need="losses", search_space={"temprature": {"low": 1, "high": 4}})
+'''
+
+
+def test_a_search_space_naming_no_option_is_refused(install_plugin, write_grid, tmp_path: Path):
+    install_plugin("typospace", "mmbench_typospace", {"mmbench_typospace.py": TYPO_SPACE})
+    grid = write_grid(tmp_path / "g.yaml", weightings=["dwa-typo"], families=["mt-sm"])
+    result = _run("--grid", str(grid), "--out", str(tmp_path / "r"), "--dry-run")
+    assert result.exit_code != 0
+    assert "declares a search_space for 'temprature', an option its factory does not take" in result.output

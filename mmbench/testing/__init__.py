@@ -13,6 +13,7 @@ right check on every component a registry holds (mmbench's own tests use it on e
 from mmbench.testing.architectures import check_architecture
 from mmbench.testing.common import ContractError
 from mmbench.testing.components import check_aligner, check_encoder, check_fuser
+from mmbench.testing.fixtures import TINY_GRID, PluginLoadError, PluginSet, check_registered, isolated_plugins, run_tiny_grid
 from mmbench.testing.weightings import check_weighting
 
 
@@ -24,4 +25,5 @@ def __getattr__(name: str):  # check_perturbation lives with the perturbation co
     raise AttributeError(name)
 
 
-__all__ = ["ContractError", "check_aligner", "check_architecture", "check_encoder", "check_fuser", "check_perturbation", "check_weighting"]
+__all__ = ["ContractError", "PluginLoadError", "PluginSet", "TINY_GRID", "check_aligner", "check_architecture", "check_encoder",
+           "check_fuser", "check_perturbation", "check_registered", "check_weighting", "isolated_plugins", "run_tiny_grid"]

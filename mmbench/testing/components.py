@@ -51,6 +51,8 @@ def check_fuser(factory: Callable[..., Fuser], in_dims: Mapping[str, int] | None
             if list(fuser.parameters()):
                 check_gradients_flow(fuser, loss)
             continue
+        if not isinstance(getattr(fuser, "out_dim", None), int):
+            fail(fuser, "has no integer out_dim", "Set self.out_dim in __init__ to the width forward returns.")
         out = fuser(feats)
         if tuple(out.shape) != (batch, fuser.out_dim):
             fail(fuser, f"returned shape {tuple(out.shape)}, expected {(batch, fuser.out_dim)}", "Set out_dim to the real width.")

@@ -12,8 +12,10 @@ through ``on_epoch``.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -24,7 +26,7 @@ from mmbench.components.base import EncoderInputs, Weighting, num_rows, take
 from mmbench.data.spec import TaskInfo
 from mmbench.train.metrics import task_loss
 from mmbench.train.model import CellModel, Forward
-from mmbench.train.step import DivergenceError, backward, checked_weights
+from mmbench.train.step import DivergenceError, all_finite, backward, checked_weights
 
 #: ``score(predictions) -> {task: {metric: value}}`` on the validation split (original scale)
 Scorer = Callable[[dict[str, Tensor]], dict[str, dict[str, float]]]
@@ -75,8 +77,9 @@ def losses_of(fwd: Forward, targets: Mapping[str, Tensor], tasks: list[TaskInfo]
 
 
 def _check_finite(losses: Tensor, fwd: Forward, tasks: list[TaskInfo], where: str, weighting: Weighting | None) -> None:
-    bad = [t.name for t, v in zip(tasks, losses) if not torch.isfinite(v)]
-    if fwd.align_loss is not None and not torch.isfinite(fwd.align_loss):
+    values = losses.detach().tolist()  # a few Python floats: ~1 µs, where isfinite per task costs ~10 µs each
+    bad = [t.name for t, v in zip(tasks, values) if not math.isfinite(v)]
+    if fwd.align_loss is not None and not all_finite(fwd.align_loss):
         bad.append("alignment")
     if bad:
         who = f" under weighting {type(weighting).__name__}" if weighting is not None else ""
@@ -131,6 +134,19 @@ def _main_scores(scores: dict[str, dict[str, float]], tasks: list[TaskInfo]) -> 
     return {t.name: scores[t.name][t.main_metric] for t in tasks if t.name in scores}
 
 
+def _snapshot(model: torch.nn.Module) -> dict[str, Any]:
+    """A copy of ``model.state_dict()`` (the best epoch's weights): tensors cloned, anything else (extra
+    state) deep-copied, the state dict's ``_metadata`` kept. The same values as ``copy.deepcopy`` of it,
+    for a twentieth of its cost (~60 µs instead of ~1.2 ms on the default cell)."""
+    state = model.state_dict()
+    out: OrderedDict[str, Any] = OrderedDict(
+        (k, v.detach().clone() if isinstance(v, Tensor) else copy.deepcopy(v)) for k, v in state.items())
+    metadata = getattr(state, "_metadata", None)
+    if metadata is not None:
+        out._metadata = copy.deepcopy(metadata)  # type: ignore[attr-defined]
+    return out
+
+
 def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensors, val_data: SplitTensors,
           tasks: list[TaskInfo], training: Mapping[str, Any], seed: int, device: torch.device,
           score: Scorer | None = None, on_epoch: EpochCallback | None = None) -> TrainReport:
@@ -148,8 +164,12 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
     clip = float(training.get("grad_clip") or 0.0)
     align_weight = float(training["align_weight"])
     amp = bool(training.get("amp")) and device.type == "cuda"
+
+    def autocast() -> contextlib.AbstractContextManager:
+        return torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
+
     report = TrainReport()
-    best_state = copy.deepcopy(model.state_dict())
+    best_state: dict[str, Any] | None = None  # the first epoch always improves (a non-finite one raises)
     for epoch in range(int(training["epochs"])):
         model.train()
         order = torch.randperm(len(train_data), generator=generator).to(device)
@@ -161,7 +181,7 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
                 break  # a trailing batch of one breaks batch statistics (BatchNorm); its example is in the next epoch
             batch = train_data.batch(order[start: start + batch_size])
             optimizer.zero_grad(set_to_none=True)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            with autocast():
                 fwd = model(batch.inputs)
             losses = losses_of(fwd, batch.targets, tasks)
             if report.steps == 0 or device.type == "cpu":  # on CUDA the epoch's mean loss is checked instead (no sync per step)
@@ -172,11 +192,11 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
             optimizer.step()
             if weighting is not None:
                 if weighting.wants_post_step_losses:
-                    with torch.no_grad(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+                    with torch.no_grad(), autocast():
                         after = model(batch.inputs)  # the same precision as the loss it is compared with
                     weighting.after_step(losses_of(after, batch.targets, tasks).detach())
-                weight_sum += checked_weights(weighting).cpu()
-            epoch_losses += losses.detach()
+                weight_sum.add_(checked_weights(weighting).cpu())
+            epoch_losses.add_(losses.detach())
             n_batches += 1
             report.steps += 1
         if weighting is not None:
@@ -200,11 +220,12 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
         improved = val_loss < report.best_val_loss
         if improved:
             report.best_val_loss, report.best_epoch = val_loss, epoch + 1
-            best_state = copy.deepcopy(model.state_dict())
+            best_state = _snapshot(model)
         if on_epoch is not None:
             on_epoch(epoch + 1, entry)
         if not improved and epoch + 1 - report.best_epoch >= patience:
             report.stopped_by = "patience"
             break
-    model.load_state_dict(best_state)
+    if best_state is not None:
+        model.load_state_dict(best_state)
     return report

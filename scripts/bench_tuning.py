@@ -62,6 +62,32 @@ def best_by_validation(out: Path) -> tuple[str, float, float]:
     return best
 
 
+def cost_breakdown(tuned: Path, untuned: Path) -> str:
+    """Where the tuned run's compute goes: trial seconds (completed, pruned) and epochs, against the seconds
+    of the seeded cells (each run's own timing of its training; summed over workers)."""
+    import optuna
+
+    from mmbench.store import ResultStore
+
+    url = f"sqlite:///{tuned / 'tuning.sqlite'}"
+    by: dict[str, list[float]] = {"COMPLETE": [], "PRUNED": [], "FAIL": []}
+    epochs: dict[str, list[int]] = {k: [] for k in by}
+    for s in optuna.get_all_study_summaries(url):
+        for t in optuna.load_study(study_name=s.study_name, storage=url).get_trials(deepcopy=False):
+            if t.state.name in by and not t.user_attrs.get("orphaned"):
+                by[t.state.name].append(float(t.user_attrs.get("seconds", 0.0)))
+                epochs[t.state.name].append(int(t.user_attrs.get("epochs_run", 0)))
+
+    def cells(out: Path) -> float:
+        with ResultStore(out, create=False) as store:
+            return sum(float(r.result.get("train_seconds", 0.0)) for r in store.rows("ok"))
+
+    lines = [f"  {k.lower():9s} trials: {len(v):4d}, {sum(v):7.1f} s, mean {sum(epochs[k]) / max(len(v), 1):5.1f} epochs"
+             for k, v in by.items() if v]
+    lines.append(f"  seeded cells' training: tuned {cells(tuned):.1f} s, untuned {cells(untuned):.1f} s")
+    return "\n".join(lines)
+
+
 def pruned_fraction(out: Path) -> tuple[float, int]:
     import optuna
 
@@ -95,6 +121,7 @@ def main() -> None:
         pruned, n_trials = pruned_fraction(tmp / "tuned")
         best_u, best_t = best_by_validation(tmp / "untuned"), best_by_validation(tmp / "tuned")
         print(f"\ntrials: {n_trials} ({args.trials} per configuration), pruned: {pruned:.0%}")
+        print(cost_breakdown(tmp / "tuned", tmp / "untuned"))
         print("best multitask configuration by validation Δm% (test Δm% reported):")
         print(f"  untuned: {best_u[0]}  val {best_u[1]:+.2f}  test {best_u[2]:+.2f}")
         print(f"  tuned:   {best_t[0]}  val {best_t[1]:+.2f}  test {best_t[2]:+.2f}")

@@ -32,13 +32,37 @@ def make_pruner(spec: dict[str, Any]) -> Any:
     return optuna.pruners.NopPruner()
 
 
+def carried_forward(trial: Any, last_step: int) -> Any:
+    """A completed trial whose intermediate values continue, after the epoch it stopped at, with its best one
+    up to ``last_step`` (the epoch cap).
+
+    Optuna's median pruner compares a running trial with the completed trials' values *at the same step*,
+    and prunes nothing at a step no completed trial reached: a slow trial (a low learning rate) that
+    outlives every other would then run to the cap unpruned, however poor. A completed trial stopped
+    because its validation loss stopped improving (early stopping), so its best value is what it would
+    have reported had it run on; carried forward, it keeps judging the longer trials.
+    """
+    import optuna
+
+    values = dict(trial.intermediate_values)
+    if trial.state != optuna.trial.TrialState.COMPLETE or not values or max(values) >= last_step:
+        return trial
+    best = max(values.values())
+    values |= {step: best for step in range(max(values) + 1, last_step + 1)}
+    return optuna.trial.create_trial(state=trial.state, value=trial.value, params=trial.params,
+                                     distributions=trial.distributions, user_attrs=trial.user_attrs,
+                                     system_attrs=trial.system_attrs, intermediate_values=values)
+
+
 def _snapshot(job: TrialJob) -> Any:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(direction="maximize", pruner=make_pruner(job.pruner),
                                 sampler=optuna.samplers.RandomSampler(seed=0))
-    study.add_trials(list(job.history))
+    cap = int(job.cell.effective_training().get("epochs", 0))
+    history = job.history if job.pruner.get("kind") != "median" else [carried_forward(t, cap) for t in job.history]
+    study.add_trials(list(history))
     return study.ask()
 
 

@@ -8,7 +8,7 @@ tuning:
   seed: 0                # the sampler's seed
   components: true       # also search each component's declared search_space (registration metadata)
   space:                 # training hyperparameters, and overrides of component spaces ("<slot>.<option>")
-    lr: {low: 1.0e-4, high: 3.0e-2, log: true}
+    lr: {low: 3.0e-4, high: 3.0e-2, log: true}
     weight_decay: {low: 1.0e-6, high: 1.0e-2, log: true}
     weighting.c: {low: 0.1, high: 0.9}     # narrows CAGrad's declared range
     fuser.rank: null                         # null: do not tune this option
@@ -29,7 +29,7 @@ SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "successive-halving", "none")
 #: searched when the grid's ``tuning.space`` does not say otherwise (Kurin et al. 2022 tune both per method)
 DEFAULT_SPACE: dict[str, dict[str, Any]] = {
-    "lr": {"low": 1e-4, "high": 3e-2, "log": True},
+    "lr": {"low": 3e-4, "high": 3e-2, "log": True},
     "weight_decay": {"low": 1e-6, "high": 1e-2, "log": True},
 }
 TUNABLE_TRAINING = ("lr", "weight_decay", "align_weight", "trunk_dim", "batch_size", "grad_clip", "patience")

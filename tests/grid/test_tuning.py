@@ -162,3 +162,32 @@ def test_tuning_block_errors_name_the_key(write_grid, tmp_path: Path):
 
     with pytest.raises(TuningSpecError, match="no configuration of this grid has the option 'weighting.cc'"):
         run_grid(load_config(grid), tmp_path / "run")
+
+
+def test_completed_trials_carry_their_best_value_forward_for_the_median_pruner():
+    """Optuna's median pruner prunes nothing at an epoch no completed trial reached; carried forward, two
+    trials that early-stopped at epoch 5 still judge a poor trial at epoch 12 (and spare a good one)."""
+    import optuna
+
+    from mmbench.grid.trial import carried_forward, make_pruner
+
+    dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
+    done = [optuna.trial.create_trial(params={"lr": lr}, distributions=dist, value=v,
+                                      intermediate_values={e: v * e / 5 for e in range(1, 6)}) for lr, v in ((1e-2, 0.9), (3e-3, 0.8))]
+    extended = carried_forward(done[0], 12)
+    assert extended.intermediate_values == {**done[0].intermediate_values, **{e: 0.9 for e in range(6, 13)}}
+    assert extended.value == 0.9 and extended.params == done[0].params
+    running = optuna.trial.create_trial(params={}, distributions={}, value=0.0, state=optuna.trial.TrialState.PRUNED)
+    assert carried_forward(running, 12) is running  # only completed trials are carried
+
+    def pruned_at_12(history, best_so_far: float) -> bool:
+        study = optuna.create_study(direction="maximize", pruner=make_pruner({"kind": "median", "startup": 2, "warmup": 2}))
+        study.add_trials(history)
+        trial = study.ask()
+        for epoch in range(1, 13):
+            trial.report(best_so_far * epoch / 12, epoch)  # asked once, at epoch 12: its best so far is best_so_far
+        return trial.should_prune()
+
+    assert not pruned_at_12(done, 0.3)  # Optuna alone: nothing to compare with at epoch 12
+    assert pruned_at_12([carried_forward(t, 12) for t in done], 0.3)
+    assert not pruned_at_12([carried_forward(t, 12) for t in done], 0.95)

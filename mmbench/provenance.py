@@ -19,7 +19,13 @@ def _version(dist: str) -> str | None:
 
 @lru_cache(maxsize=1)
 def _core_versions() -> dict[str, Any]:
-    return {name: _version(name) for name in CORE_PACKAGES} | {"python": platform.python_version()}
+    """Installed versions; mmbench's own is the running code's ``__version__`` (the same one built-in
+    components' provenance records), not the installed metadata, which a stale editable install leaves
+    behind (it said 0.1.0 after the bump to 0.2.0 until ``pip install -e .`` ran again)."""
+    from mmbench import __version__
+
+    return ({name: _version(name) for name in CORE_PACKAGES} | {"mmbench": __version__}
+            | {"python": platform.python_version()})
 
 
 def versions() -> dict[str, Any]:

@@ -79,8 +79,14 @@ def _tests_line(board: Any, alpha: float) -> str:
                 f"possible two-sided p is {fmt_p(min_p_value(n))}): this page establishes no difference; the "
                 "intervals below are descriptive. Six seeds are the fewest that can.")
     sig = [c for c in tested if c.significant(alpha)]
-    return (f"{len(tested)} paired comparisons on this page, p-values adjusted together by {method}: {len(sig)} "
+    text = (f"{len(tested)} paired comparisons on this page, p-values adjusted together by {method}: {len(sig)} "
             f"significant at adjusted p ≤ {alpha}." + ("" if sig else " Nothing on this page is significant."))
+    floor, m = min_p_value(n), len(tested)
+    if not sig and m * floor > alpha:  # what one comparison at the exact test's floor would be adjusted to (BH and Holm alike)
+        text += (f" With {n} paired seeds the exact test's smallest possible p is {fmt_p(floor)}; one comparison at that "
+                 f"floor, adjusted over {m}, would get p = {fmt_p(min(1.0, m * floor))}: an interval that excludes 0 is "
+                 "not by itself a significant difference here, and detecting one needs more seeds or fewer comparisons.")
+    return text
 
 
 def _best_multitask(multi: list[Analysis]) -> str | None:

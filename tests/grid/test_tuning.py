@@ -4,6 +4,7 @@ repeating a trial, and the plugin-declared search spaces."""
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import sqlite3
@@ -15,8 +16,11 @@ from pathlib import Path
 import datasets
 import numpy as np
 import optuna
+import pandas as pd
 import pytest
+from click.testing import CliRunner
 
+from mmbench.cli.main import cli
 from mmbench.grid.config import load_config
 from mmbench.grid.runner import run_grid
 from mmbench.grid.tuning_spec import TRIAL_SEED_OFFSET
@@ -51,6 +55,10 @@ def test_a_tuned_grid_gives_every_configuration_the_same_budget(write_grid, tmp_
         assert {"lr", "weight_decay"} <= set(best.params)
     cagrad = next(r for r in rows if (r.config["weighting"] or {}).get("name") == "cagrad")
     assert "weighting.c" not in cagrad.config["hparams"]  # `null` in the grid's space removed CAGrad's declared c
+    exported = CliRunner().invoke(cli, ["export", str(out), "--format", "csv", "-o", "-"])
+    frame = pd.read_csv(io.StringIO(exported.stdout))
+    assert {"converged", "hparams.lr", "hparams.weight_decay"} <= set(frame.columns)
+    assert sorted(frame["hparams.lr"]) == sorted(r.config["hparams"]["lr"] for r in rows)
     again = run_grid(load_config(grid), out)
     assert again.skipped == 4 and again.ok == 0 and {len(t) for t in _studies(out).values()} == {3}
 

@@ -84,7 +84,8 @@ def _tests_line(board: Any, alpha: float) -> str:
     floor, m = min_p_value(n), len(tested)
     if not sig and m * floor > alpha:  # what one comparison at the exact test's floor would be adjusted to (BH and Holm alike)
         text += (f" With {n} paired seeds the exact test's smallest possible p is {fmt_p(floor)}; one comparison at that "
-                 f"floor, adjusted over {m}, would get p = {fmt_p(min(1.0, m * floor))}: an interval that excludes 0 is "
+                 f"floor, adjusted over {m}, would get p = {fmt_p(min(1.0, m * floor))} if it were alone there (Benjamini–"
+                 "Hochberg lowers it when many comparisons sit at the floor together): an interval that excludes 0 is "
                  "not by itself a significant difference here, and detecting one needs more seeds or fewer comparisons.")
     return text
 

@@ -67,7 +67,7 @@ def test_says_plainly_when_nothing_is_significant(tmp_path: Path):
     assert "Nothing on this page is significant." in text
     m = sum(c.result is not None for c in board.comparisons)
     assert (f"With 6 paired seeds the exact test's smallest possible p is 0.031; one comparison at that floor, "
-            f"adjusted over {m}, would get p = {min(1.0, m / 32):.3f}") in text  # 2/2^6 = 1/32
+            f"adjusted over {m}, would get p = {min(1.0, m / 32):.3f} if it were alone there") in text  # 2/2^6 = 1/32
     assert "no weighting differs significantly from EW (smallest adjusted p = " in text
     assert "is not established (adjusted p = " in text
     assert headline(board).startswith("0 of ")

@@ -18,7 +18,7 @@ import platform
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = ROOT / "leaderboards"
@@ -98,7 +98,7 @@ PENDING = ("not republished yet: its 0.1.0 page (3 seeds, untuned, bootstrap P(>
            "3 seeds) was withdrawn; `python scripts/publish_leaderboards.py --only {name} --jobs 2` publishes it")
 
 
-def index(entries: list[dict[str, Any]], pending: list[str] = ()) -> str:  # type: ignore[assignment]
+def index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> str:
     """``leaderboards/README.md``: one line per page (and per dataset still to publish), then the overall
     table across the published datasets."""
     from mmbench.leaderboard.overall import overall, to_markdown
@@ -122,7 +122,7 @@ def index(entries: list[dict[str, Any]], pending: list[str] = ()) -> str:  # typ
     return "\n".join(lines) + "\n"
 
 
-def write_index(entries: list[dict[str, Any]], pending: list[str] = ()) -> None:  # type: ignore[assignment]
+def write_index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> None:
     (BOARDS / "README.md").write_text(index(entries, pending), encoding="utf-8")
 
 

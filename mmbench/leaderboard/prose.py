@@ -73,15 +73,15 @@ def _tests_line(board: Any, alpha: float) -> str:
     if not tested:
         return "No paired comparison could be made (no configuration shares seeds with its reference)."
     method = METHODS[board.adjust]
-    n = max(c.n_pairs for c in tested)
-    if min_p_value(n) > alpha:
+    n, m = max(c.n_pairs for c in tested), len(tested)
+    floor = min_p_value(n)  # the exact test's smallest possible p at n pairs
+    if floor > alpha:
         return (f"With at most {n} seeds per configuration no paired test can reach p < {alpha} (the smallest "
-                f"possible two-sided p is {fmt_p(min_p_value(n))}): this page establishes no difference; the "
+                f"possible two-sided p is {fmt_p(floor)}): this page establishes no difference; the "
                 "intervals below are descriptive. Six seeds are the fewest that can.")
     sig = [c for c in tested if c.significant(alpha)]
-    text = (f"{len(tested)} paired comparisons on this page, p-values adjusted together by {method}: {len(sig)} "
+    text = (f"{m} paired comparisons on this page, p-values adjusted together by {method}: {len(sig)} "
             f"significant at adjusted p ≤ {alpha}." + ("" if sig else " Nothing on this page is significant."))
-    floor, m = min_p_value(n), len(tested)
     if not sig and m * floor > alpha:  # what one comparison at the exact test's floor would be adjusted to (BH and Holm alike)
         text += (f" With {n} paired seeds the exact test's smallest possible p is {fmt_p(floor)}; one comparison at that "
                  f"floor, adjusted over {m}, would get p = {fmt_p(min(1.0, m * floor))} if it were alone there (Benjamini–"

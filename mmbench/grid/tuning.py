@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from mmbench.grid.jobs import Job, TrialJob, TrialOutcome
-from mmbench.grid.tuning_spec import TRIAL_SEED_OFFSET, TuningSpec, TuningSpecError, configuration_space
+from mmbench.grid.tuning_spec import FIRST_TRIAL, TRIAL_SEED_OFFSET, TuningSpec, TuningSpecError, configuration_space
 from mmbench.train.cell import COMPONENT_SLOTS, Cell
 
 STORAGE_NAME = "tuning.sqlite"
@@ -48,6 +48,32 @@ def _declared(cell: Cell) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]
             if option in params:
                 declared[f"{slot}.{option}"] = spec
     return declared, takes
+
+
+def untuned_point(cell: Cell, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The configuration's untuned settings as a point of its ``space``: the grid's training settings and
+    each component's options (defaults filled in). Every study's first trial runs it (Optuna's
+    ``enqueue_trial``), so tuning starts from the defaults and keeps them unless a trial beats them on
+    validation: an 8-trial search whose pruner judges slow starters early cannot end below the untuned
+    model. Numbers are clipped into their range (a weight decay of 0 becomes the range's low end); a
+    default outside a categorical entry's choices, or an option without one, is left to the sampler."""
+    training, point = dict(cell.training), {}
+    for key, spec in space.items():
+        if "." not in key:
+            value = training.get(key)
+        else:
+            slot, _, option = key.rpartition(".")
+            choice = dict(cell.encoders).get(slot.split(".", 1)[1]) if slot.startswith("encoders.") else getattr(cell, slot, None)
+            value = None if choice is None else dict(choice.options).get(option)
+        if value is None:
+            continue
+        if "choices" in spec:
+            if value in spec["choices"]:
+                point[key] = value
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = min(max(value, spec["low"]), spec["high"])
+            point[key] = int(round(value)) if spec.get("int") else float(value)
+    return point
 
 
 def distributions(space: dict[str, dict[str, Any]]) -> dict[str, Any]:
@@ -125,8 +151,9 @@ class TuningDriver:
     # --- studies ---
 
     def _study_name(self, cfg: Configuration) -> str:
-        """The configuration, its space and what produced its components: a new plugin version tunes anew."""
-        ident = json.dumps([cfg.key, cfg.space, cfg.template.provenance], sort_keys=True, default=str)
+        """The configuration, its space, what produced its components and the procedure (``FIRST_TRIAL``):
+        a new plugin version, or a study begun before the untuned first trial, tunes anew."""
+        ident = json.dumps([cfg.key, cfg.space, cfg.template.provenance, FIRST_TRIAL], sort_keys=True, default=str)
         return "cfg-" + hashlib.sha256(ident.encode()).hexdigest()[:20]
 
     def _orphans(self, cfg: Configuration) -> None:
@@ -199,6 +226,9 @@ class TuningDriver:
         cfg = min(candidates, key=lambda c: (len(self.counted(c)) + len(c.in_flight), not c.multitask, c.key))
         number = len(cfg.study.get_trials(deepcopy=False))
         cfg.study.sampler = self._sampler(cfg, number)
+        if not any(t.user_attrs.get(FIRST_TRIAL) for t in self.counted(cfg)) and not any(
+                t.user_attrs.get(FIRST_TRIAL) for t in cfg.in_flight.values()):
+            cfg.study.enqueue_trial(untuned_point(cfg.template, cfg.space), user_attrs={FIRST_TRIAL: True})
         trial = cfg.study.ask(distributions(cfg.space))
         cfg.in_flight[trial.number] = trial
         from optuna.trial import TrialState
@@ -259,6 +289,7 @@ class TuningDriver:
                 "failed": sum(t.state.name == "FAIL" for t in counted),
                 "baselines": self._baseline_values(cfg) or None,
                 "trial_seconds": sum(float(t.user_attrs.get("seconds", 0.0)) for t in counted),
+                "untuned_best": bool(best.user_attrs.get(FIRST_TRIAL)),
             }
             self.ready += self.select_finals(finals)
 

@@ -35,6 +35,11 @@ DEFAULT_SPACE: dict[str, dict[str, Any]] = {
 TUNABLE_TRAINING = ("lr", "weight_decay", "align_weight", "trunk_dim", "batch_size", "grad_clip", "patience")
 #: trial ``k`` trains with seed ``TRIAL_SEED_OFFSET + k``: never one of the grid's seeds (0, 1, 2, ...)
 TRIAL_SEED_OFFSET = 10_000
+#: every study's first trial runs the untuned settings (:func:`mmbench.grid.tuning.untuned_point`); part of the
+#: tuning record (so of every tuned cell's id) and of each study's name: results of studies begun without it are
+#: not reused
+FIRST_TRIAL = "untuned"
+
 _KEYS = ("trials", "sampler", "pruner", "seed", "components", "space")
 
 
@@ -57,7 +62,7 @@ class TuningSpec:
     def as_dict(self) -> dict[str, Any]:
         return {"trials": self.trials, "sampler": self.sampler, "pruner": self.pruner, "seed": self.seed,
                 "components": self.components, "space": self.space, "objective": OBJECTIVE,
-                "trial_seed_offset": TRIAL_SEED_OFFSET}
+                "trial_seed_offset": TRIAL_SEED_OFFSET, "first_trial": FIRST_TRIAL}
 
     def to_json(self) -> str:
         return json.dumps(self.as_dict(), sort_keys=True)

@@ -199,3 +199,39 @@ def test_completed_trials_carry_their_best_value_forward_for_the_median_pruner()
     assert not pruned_at_12(done, 0.3)  # Optuna alone: nothing to compare with at epoch 12
     assert pruned_at_12([carried_forward(t, 12) for t in done], 0.3)
     assert not pruned_at_12([carried_forward(t, 12) for t in done], 0.95)
+
+
+def test_every_study_starts_from_the_untuned_settings(write_grid, tmp_path: Path):
+    """Trial 0 of each study runs the grid's training settings and the components' default options (clipped
+    into the space), so an unlucky search cannot end below the untuned model on validation."""
+    training = FAST | {"lr": 0.005, "weight_decay": 0.0}
+    grid = write_grid(tmp_path / "g.yaml", families=["st-sm", "mt-sm"], modalities=["a"], training=training,
+                      tuning={"trials": 3}, weightings=["cagrad"])
+    out = tmp_path / "run"
+    assert run_grid(load_config(grid), out).failed == 0
+    studies = _studies(out)
+    assert len(studies) == 3
+    for trials in studies.values():
+        first = trials[0]
+        assert first.user_attrs.get("untuned") is True and not any(t.user_attrs.get("untuned") for t in trials[1:])
+        assert first.params["lr"] == 0.005 and first.params["weight_decay"] == 1e-6  # 0 clipped to the range's low end
+    (cagrad,) = [t for t in studies.values() if "weighting.c" in t[0].params]
+    assert cagrad[0].params["weighting.c"] == 0.4  # CAGrad's default c
+    with ResultStore(out) as store:
+        rows = list(store.rows())
+    assert all(isinstance(r.result["tuning"]["untuned_best"], bool) for r in rows)
+    assert {r.config["tuning"]["first_trial"] for r in rows} == {"untuned"}  # in the cells' ids
+
+
+def test_untuned_point_clips_into_the_space_and_skips_what_it_cannot_place():
+    import dataclasses
+
+    from mmbench.grid.config import default_config_path
+    from mmbench.grid.runner import plan
+    from mmbench.grid.tuning import untuned_point
+
+    cell = next(c for c in plan(load_config(default_config_path())).cells if c.weighting is not None)
+    cell = dataclasses.replace(cell, training=tuple(sorted((dict(cell.training) | {"lr": 0.5, "batch_size": 64}).items())))
+    space = {"lr": {"low": 1e-4, "high": 0.1, "log": True}, "batch_size": {"choices": [32, 128]},
+             "architecture.layers": {"low": 1, "high": 3, "int": True}, "weighting.nothing": {"low": 0.0, "high": 1.0}}
+    assert untuned_point(cell, space) == {"lr": 0.1, "architecture.layers": 1}

@@ -48,6 +48,8 @@ def tuning_lines(analyses: list[Analysis]) -> list[str]:
                    f"{escape(t.get('sampler', '?'))}, pruner {escape(t.get('pruner', '?'))}, seed {t.get('seed', '?')}; "
                    f"search space: {escape(_space(t.get('space')))}"
                    + ("; component search spaces declared by the plugins" if t.get("components") else "")
+                   + ("; first trial: the untuned settings" if t.get("first_trial") == "untuned"
+                      else "; first trial: sampled (a study begun before the untuned first trial)")
                    + (f"; objective: {escape(t['objective'])}" if t.get("objective") else ""))
     if untuned:
         out.append(f"- untuned: {untuned} configurations trained with the grid's settings (shown beside their tuned runs)")

@@ -94,7 +94,7 @@ def test_old_rows_without_the_new_keys_still_render(tmp_path: Path):
 
 TUNING = {"trials": 8, "sampler": "tpe", "pruner": "median", "seed": 0, "components": True,
           "space": {"lr": {"low": 1e-4, "high": 3e-2, "log": True}, "weighting.c": {"low": 0.1, "high": 0.9}},
-          "objective": "validation delta-m%"}
+          "objective": "validation delta-m%", "first_trial": "untuned"}
 
 
 def test_tuned_and_untuned_runs_are_separate_configurations_side_by_side(tmp_path: Path):
@@ -117,6 +117,7 @@ def test_tuned_and_untuned_runs_are_separate_configurations_side_by_side(tmp_pat
     md = board.to_markdown()
     assert "- tuning (3 configurations): budget 8 trials per configuration, sampler tpe, pruner median" in md
     assert "lr ∈ \\[0.0001, 0.03\\] (log)" in md and "weighting.c ∈ \\[0.1, 0.9\\]" in md
+    assert "; first trial: the untuned settings" in md
     assert "- untuned: 3 configurations" in md
     assert "| tuned (8 trials) |" in md and "| untuned          |" in md
     tuning = md.split("## Tuning", 1)[1]

@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_step import ablation, step_ratio  # figure (c) lives in bench_step.py
+from bench_step import add_arguments, measure  # figure (c) lives in bench_step.py
 
 
 def timed_grid(out: Path, cache_dir: Path, *extra: str, seeds: int | None, grid: Path | None = None) -> float:
@@ -78,10 +78,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=None, help="seeds of the default grid in (b) (default: its own, 3)")
     parser.add_argument("--cache-seeds", type=int, default=1, help="seeds of the grid in (a) (default 1)")
     parser.add_argument("--skip-grid", "--only-c", action="store_true", help="only measure (c)")
-    parser.add_argument("--repeats", type=int, default=25, help="harness and hand-written runs in (c), interleaved (default 25; fewer leave it noise-bound)")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs of every run in (c) (default 12; no early stopping)")
-    parser.add_argument("--profile", action="store_true", help="(c) also prints a cProfile of one harness run")
-    parser.add_argument("--ablate", action="store_true", help="(c) also adds the harness's pieces to the hand loop one by one")
+    add_arguments(parser)  # (c): --repeats, --epochs, --profile, --ablate
     parser.add_argument("--full-cache-grid", action="store_true", help="(a) on the whole default grid (slow)")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -91,11 +88,7 @@ def main() -> None:
         cache_ratio, jobs_ratio = grid_ratios(args.seeds, args.cache_seeds, args.full_cache_grid)
         print(f"(a) no cache / cache: {cache_ratio:.2f}x (target >= 3)")
         print(f"(b) jobs 1 / jobs 2: {jobs_ratio:.2f}x (target >= 1.6)")
-    overhead, whole, low, high = step_ratio(args.repeats, args.epochs, args.profile)
-    print(f"(c) harness / hand-written step: {overhead:.3f}x (best whole runs {whole:.3f}x, pairs of runs "
-          f"{low:.3f}-{high:.3f}x; target <= 1.05)")
-    if args.ablate:
-        ablation(args.repeats, args.epochs)
+    overhead = measure(args)
     print(f"RATIOS cache={cache_ratio:.2f}x jobs2={jobs_ratio:.2f}x step_overhead={overhead:.3f}x")
 
 

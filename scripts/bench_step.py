@@ -264,20 +264,31 @@ def ablation(repeats: int = 25, epochs: int = 12) -> None:
         prev = base if name == CONTROL else t
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--repeats", type=int, default=25, help="runs of each side, interleaved (default 25; fewer leave it noise-bound)")
-    parser.add_argument("--epochs", type=int, default=12, help="epochs of every run (default 12; no early stopping)")
-    parser.add_argument("--profile", action="store_true", help="also print a cProfile of one harness run")
-    parser.add_argument("--ablate", action="store_true", help="also add the harness's pieces to the hand loop one by one")
-    args = parser.parse_args()
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    print(f"machine: {os.cpu_count()} CPU cores")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The (c) options, shared with ``bench_grid.py``."""
+    parser.add_argument("--repeats", type=int, default=25, help="(c) runs of each side, interleaved (default 25; fewer leave it noise-bound)")
+    parser.add_argument("--epochs", type=int, default=12, help="(c) epochs of every run (default 12; no early stopping)")
+    parser.add_argument("--profile", action="store_true", help="(c) also print a cProfile of one harness run")
+    parser.add_argument("--ablate", action="store_true", help="(c) also add the harness's pieces to the hand loop one by one")
+
+
+def measure(args: argparse.Namespace) -> float:
+    """Figure (c) (and the ablation when asked) from parsed :func:`add_arguments` options; returns the ratio."""
     overhead, whole, low, high = step_ratio(args.repeats, args.epochs, args.profile)
     print(f"(c) harness / hand-written step: {overhead:.3f}x (best whole runs {whole:.3f}x, pairs of runs "
           f"{low:.3f}-{high:.3f}x; target <= 1.05)")
     if args.ablate:
         ablation(args.repeats, args.epochs)
+    return overhead
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    print(f"machine: {os.cpu_count()} CPU cores")
+    measure(args)
 
 
 if __name__ == "__main__":

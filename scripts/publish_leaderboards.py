@@ -5,6 +5,7 @@ that reproduces it), findings computed from the results (:mod:`mmbench.leaderboa
 picked on validation, claims only where the adjusted paired test passes), and the leaderboard tables — never
 edited by hand. The index (``leaderboards/README.md``) links every page and holds the overall table across
 datasets (:mod:`mmbench.leaderboard.overall`). Runs resume: a finished cell in ``--runs`` is not run again.
+A dataset in ``HELD_BACK`` is skipped unless named with ``--only``; the index gives the reason.
 
 Usage: python scripts/publish_leaderboards.py [--only digits] [--runs mmbench-runs/published] [--jobs 2] [--index-only]
 """
@@ -17,8 +18,9 @@ import os
 import platform
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = ROOT / "leaderboards"
@@ -96,7 +98,7 @@ def publish(name: str, runs: Path, jobs: int) -> dict[str, Any]:
 #: the statistics changed in 0.2.0 have their old pages withdrawn rather than left with invalid tests
 PENDING = ("not republished yet: its 0.1.0 page (3 seeds, untuned, bootstrap P(>EW) that is no valid test at "
            "3 seeds) was withdrawn; `python scripts/publish_leaderboards.py --only {name} --jobs 2` publishes it")
-#: a dataset whose run exists but whose page is held back, and why
+#: a dataset whose page is held back, and why: a plain run of this script skips it (``--only NAME`` publishes it)
 HELD_BACK = {"multidigits": (
     "held back: its 0.1.0 page (3 seeds, untuned, bootstrap P(>EW), no valid test at 3 seeds) was withdrawn, "
     "and the 0.2.0 run (6 seeds, split variance, 8 trials) is not published because early stopping (patience 5) "
@@ -140,7 +142,8 @@ def main() -> None:
     parser.add_argument("--index-only", action="store_true", help="only rewrite leaderboards/README.md from the runs")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    for name in [] if args.index_only else (args.only or PUBLISHED):
+    default = [n for n in PUBLISHED if n not in HELD_BACK]  # a held-back page is published only with --only NAME
+    for name in [] if args.index_only else (args.only or default):
         publish(name, args.runs, args.jobs)
     from mmbench.leaderboard import build
 

@@ -99,11 +99,7 @@ def publish(name: str, runs: Path, jobs: int) -> dict[str, Any]:
 PENDING = ("not republished yet: its 0.1.0 page (3 seeds, untuned, bootstrap P(>EW) that is no valid test at "
            "3 seeds) was withdrawn; `python scripts/publish_leaderboards.py --only {name} --jobs 2` publishes it")
 #: a dataset whose page is held back, and why: a plain run of this script skips it (``--only NAME`` publishes it)
-HELD_BACK = {"multidigits": (
-    "held back: its 0.1.0 page (3 seeds, untuned, bootstrap P(>EW), no valid test at 3 seeds) was withdrawn, "
-    "and the 0.2.0 run (6 seeds, split variance, 8 trials) is not published because early stopping (patience 5) "
-    "ended half the seeds of the cross-modal `concat` single-task baselines near chance after 9–18 epochs, which "
-    "would inflate Δm% against them (+420%); it is published once the stopping rule handles the initial plateau")}
+HELD_BACK: dict[str, str] = {}
 
 
 def index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> str:

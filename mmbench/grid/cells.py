@@ -15,9 +15,12 @@ options first (:func:`mmbench.plugins.resolve_choice`), so that the cell id cove
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import itertools
 import json
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mmbench.grid.config import FAMILIES, GridConfig, GridConfigError
@@ -40,13 +43,32 @@ class Expansion:
 
 
 def provider(entry: Entry) -> str:
-    """``mmbench 0.1.0``, ``mmbench-example 0.1.1`` or ``my_methods sha256:…``: what produced a component."""
-    from mmbench.plugins.manager import plugin_info
+    """``mmbench 0.2.0 image.py@sha256:…``, ``mmbench-example 0.1.1`` or ``my_methods sha256:…``: what
+    produced a component. A built-in also names a digest of the module that defines it, so editing a
+    built-in between releases (same version) makes its stored results stale, as a local plugin's do."""
+    from mmbench.plugins.manager import file_version, plugin_info
 
     info = plugin_info(entry.plugin)
     if info is None:
         return f"{entry.plugin} unknown"
-    return f"{info.distribution or info.name} {info.version}"
+    made = f"{info.distribution or info.name} {info.version}"
+    source = defining_file(entry.factory) if info.builtin else None
+    return f"{made} {source.name}@{file_version(source)}" if source is not None else made
+
+
+def defining_file(factory: object) -> Path | None:
+    """The source file of a factory (a :func:`~mmbench.plugins.registry.lazy` one's target module is found
+    without importing it)."""
+    target = getattr(factory, "__mmbench_target__", None)
+    try:
+        if target is not None:
+            spec = importlib.util.find_spec(target.partition(":")[0])
+            origin = spec.origin if spec is not None else None
+        else:
+            origin = inspect.getsourcefile(factory)  # type: ignore[arg-type]
+    except (TypeError, ImportError, ValueError):
+        return None
+    return Path(origin) if origin and origin.endswith(".py") else None
 
 
 class _Resolver:

@@ -27,7 +27,7 @@ DEFAULT_TRAINING: dict[str, Any] = {
     "optimizer": "adam",
     "lr": 1e-2,
     "weight_decay": 0.0,
-    "patience": 5,
+    "patience": 10,
     "trunk_dim": 64,
     "align_weight": 1.0,
     "amp": False,

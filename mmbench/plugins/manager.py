@@ -139,7 +139,7 @@ def _register(state: PluginState, module: Any, info: PluginInfo) -> None:
     _check_hooks(state, module, info)
 
 
-def _file_version(path: Path) -> str:
+def file_version(path: Path) -> str:
     return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
 
 
@@ -155,7 +155,7 @@ def _import_local(spec: str) -> tuple[Any, PluginInfo]:
         module = importlib.util.module_from_spec(mod_spec)
         sys.modules[mod_spec.name] = module
         mod_spec.loader.exec_module(module)
-        return module, PluginInfo(name, _file_version(path), None, False, source=f"file {path}")
+        return module, PluginInfo(name, file_version(path), None, False, source=f"file {path}")
     module = importlib.import_module(spec)
     top = spec.split(".")[0]
     dists = metadata.packages_distributions().get(top) or []
@@ -163,7 +163,7 @@ def _import_local(spec: str) -> tuple[Any, PluginInfo]:
         dist = dists[0]
         return module, PluginInfo(spec, metadata.version(dist), dist, False, source=f"module {spec}")
     file = getattr(module, "__file__", None)
-    version = _file_version(Path(file)) if file else "unknown"
+    version = file_version(Path(file)) if file else "unknown"
     return module, PluginInfo(spec, version, None, False, source=f"module {spec}")
 
 

@@ -149,6 +149,35 @@ def test_cnn_defaults_to_64_features_and_accepts_uint8():
     assert enc(x).shape == (4, 64)
 
 
+
+def _negative_last_conv(enc: SmallCNN) -> torch.nn.Conv2d:
+    conv = [m for m in enc.net if isinstance(m, torch.nn.Conv2d)][-1]
+    with torch.no_grad():
+        conv.weight.copy_(-conv.weight.abs())  # inputs are >= 0 after ReLU + pool: every pre-activation <= 0
+        if conv.bias is not None:
+            conv.bias.fill_(-1.0)
+    return conv
+
+
+def test_cnn_batch_norm_keeps_a_collapsed_channel_trainable():
+    """The multidigits failure: Adam drove the last conv's pre-activations negative on every input, the
+    ReLU output all zeros and no gradient reached the encoder again. Batch normalisation re-centres them."""
+    x = torch.rand(16, 1, 8, 8)
+    torch.manual_seed(0)
+    plain = SmallCNN(IMAGE, batch_norm=False)
+    conv = _negative_last_conv(plain)
+    out = plain(x)
+    out.sum().backward()
+    assert float(out.detach().abs().max()) == 0.0 and float(conv.weight.grad.abs().max()) == 0.0  # dead for good
+    torch.manual_seed(0)
+    normed = SmallCNN(IMAGE)
+    conv = _negative_last_conv(normed)
+    out = normed(x)
+    out.sum().backward()
+    assert float((out.detach() > 0).float().mean()) > 0.3 and float(conv.weight.grad.abs().max()) > 0.0
+    assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in normed.net) == 2
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.net)
+
 # --- sentence-transformers -------------------------------------------------------------------------
 
 def test_sentence_transformer_matches_the_reference_library():

@@ -20,7 +20,7 @@ def mmbench_register_encoders(register: Any) -> None:
              description="any timm model by name (default test_resnet); tiny images upsampled",
              reference="Wightman 2019, pytorch-image-models (timm)")
     register("cnn", lazy(f"{_PKG}.image:SmallCNN"), modality="image",
-             description="small CNN: two 3x3 convs + global average pooling, for tiny images",
+             description="small CNN: two 3x3 conv-BN-ReLU + global average pooling, for tiny images",
              reference="LeCun et al. 1998, Proc. IEEE")
     register("sentence-transformer", lazy(f"{_PKG}.text:SentenceTransformerEncoder"), modality="text",
              description="any sentence-transformers model (default all-MiniLM-L6-v2), frozen",

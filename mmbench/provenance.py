@@ -30,7 +30,7 @@ def _core_versions() -> dict[str, Any]:
 
 def versions() -> dict[str, Any]:
     """Versions of mmbench, its core libraries, Python, and every loaded third-party or local plugin
-    (a local plugin file's version is a hash of its content)."""
+    (a local plugin file's version is a hash of its code)."""
     from mmbench.plugins.manager import plugin_infos
 
     return dict(_core_versions()) | {"plugins": {p.name: p.version for p in plugin_infos() if not p.builtin}}

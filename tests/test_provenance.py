@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mmbench
 from mmbench.plugins.manager import plugin_infos
 from mmbench.provenance import versions
@@ -23,22 +25,30 @@ def test_mmbench_version_is_the_running_codes(monkeypatch) -> None:
 
 
 def test_a_builtin_components_provenance_names_the_digest_of_its_module(tmp_path, monkeypatch) -> None:
-    """Editing a built-in between releases (same mmbench version) must make its stored results stale."""
-    import hashlib
+    """Editing a built-in between releases (same mmbench version) must make its stored results stale;
+    editing only its comments or docstrings must not."""
     import importlib.util
 
     from mmbench.grid.cells import defining_file, provider
     from mmbench.plugins import get_registry
+    from mmbench.plugins.manager import file_version
     from mmbench.plugins.registry import Entry, lazy
 
     entry = get_registry("encoders").get("cnn")
-    image = importlib.util.find_spec("mmbench.components.encoders.image").origin
-    digest = hashlib.sha256(open(image, "rb").read()).hexdigest()[:12]
-    assert provider(entry) == f"mmbench {mmbench.__version__} image.py@sha256:{digest}"
-    # the same factory defined in an edited copy of the module: another provenance
-    module = tmp_path / "edited_image.py"
-    module.write_text(open(image).read() + "\n# edited\n")
+    image = Path(importlib.util.find_spec("mmbench.components.encoders.image").origin)
+    assert provider(entry) == f"mmbench {mmbench.__version__} image.py@{file_version(image)}"
+    source = image.read_text()
     monkeypatch.syspath_prepend(str(tmp_path))
-    edited = Entry(entry.kind, entry.name, lazy("edited_image:SmallCNN"), entry.plugin)
-    assert defining_file(edited.factory) == module
-    assert provider(edited) != provider(entry) and provider(edited).startswith(f"mmbench {mmbench.__version__} edited_image.py@")
+    digests = {}
+    for name, text in (("same", source), ("commented", "# a new comment\n" + source.replace('"""Two 3×3', '"""Now two 3×3')),
+                       ("edited", source.replace("nn.BatchNorm2d(b), nn.ReLU()", "nn.BatchNorm2d(b), nn.GELU()"))):
+        assert text != source or name == "same"
+        package = tmp_path / f"pkg_{name}"  # a copy under the same file name, in another package
+        package.mkdir()
+        (package / "__init__.py").write_text("")
+        (package / "image.py").write_text(text)
+        copy = Entry(entry.kind, entry.name, lazy(f"pkg_{name}.image:SmallCNN"), entry.plugin)
+        assert defining_file(copy.factory) == package / "image.py"
+        digests[name] = provider(copy)
+    assert digests["same"] == digests["commented"] == provider(entry)
+    assert digests["edited"] != provider(entry) and digests["edited"].startswith(f"mmbench {mmbench.__version__} image.py@sha256:")

@@ -64,7 +64,7 @@ def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: 
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--rerun-failed", is_flag=True, help="Run cells stored as failed again.")
 @click.option("--force", is_flag=True, help="Run every cell again, finished or not.")
-@click.option("--keep-stale", is_flag=True, help="Keep finished cells produced by other plugin versions (the leaderboard marks them) instead of recomputing them.")
+@click.option("--keep-stale", is_flag=True, help="Keep finished cells produced by other component versions (the leaderboard marks them) instead of recomputing them.")
 @click.option("--plugin", "plugins", multiple=True, metavar="FILE.py|MODULE",
               help="Load a local plugin (a .py file or an importable module) without packaging it; repeatable.")
 @click.option("--allow-plugin-problems", is_flag=True, help="Run although plugins reported problems (see `mmbench plugins`).")

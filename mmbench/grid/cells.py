@@ -44,8 +44,10 @@ class Expansion:
 
 def provider(entry: Entry) -> str:
     """``mmbench 0.2.0 image.py@sha256:…``, ``mmbench-example 0.1.1`` or ``my_methods sha256:…``: what
-    produced a component. A built-in also names a digest of the module that defines it, so editing a
-    built-in between releases (same version) makes its stored results stale, as a local plugin's do."""
+    produced a component. A built-in also names a digest of the module that defines it, so editing that
+    module between releases (same version) makes its stored results stale, as editing a local plugin's
+    file does. Only that module: edits to shared helpers or to the training loop count with mmbench's
+    version (docs/grids.md, "Stale results")."""
     from mmbench.plugins.manager import file_version, plugin_info
 
     info = plugin_info(entry.plugin)
@@ -53,7 +55,10 @@ def provider(entry: Entry) -> str:
         return f"{entry.plugin} unknown"
     made = f"{info.distribution or info.name} {info.version}"
     source = defining_file(entry.factory) if info.builtin else None
-    return f"{made} {source.name}@{file_version(source)}" if source is not None else made
+    try:
+        return f"{made} {source.name}@{file_version(source)}" if source is not None else made
+    except OSError:  # not a readable file (a zip install): the version alone
+        return made
 
 
 def defining_file(factory: object) -> Path | None:

@@ -2,7 +2,8 @@
 the grid says so), and write each outcome to the store as it ends.
 
 **Stale cells.** A finished row whose recorded provenance (which plugin and version produced each
-component; mmbench's own version for built-ins; a local plugin file's content hash) differs from the
+component; mmbench's own version and the defining module's hash for built-ins; a local plugin file's
+content hash) differs from the
 current one is *stale*: it is recomputed and the run says which and why. ``keep_stale=True`` keeps
 such rows instead; the store's ``stale_kept`` meta lists them and the leaderboard marks them.
 """

@@ -112,7 +112,7 @@ class Configuration:
     chance_test: pd.DataFrame = field(default_factory=pd.DataFrame)
     chance_validation: pd.DataFrame = field(default_factory=pd.DataFrame)
     cell_ids: dict[int, str] = field(default_factory=dict)
-    #: seeds whose cell the store kept although other plugin versions produced it (meta ``stale_kept``)
+    #: seeds whose cell the store kept although other component versions produced it (meta ``stale_kept``)
     stale_seeds: list[int] = field(default_factory=list)
     _cache: dict[Any, Any] = field(default_factory=dict, repr=False, compare=False)
 

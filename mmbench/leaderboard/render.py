@@ -79,7 +79,7 @@ def to_markdown(analyses: list[Analysis], failed: list[FailedCell], meta: dict[s
     stale = [a for a in analyses if a.config.stale]
     if stale:
         out.append(f"- stale cells kept: {sum(len(a.config.stale_seeds) for a in stale)} cells of {len(stale)} "
-                   f"configurations ({STALE_MARK}) were produced under other plugin versions and kept (store meta "
+                   f"configurations ({STALE_MARK}) were produced by other component versions and kept (store meta "
                    "`stale_kept`)")
     out.append("")
     if plots:

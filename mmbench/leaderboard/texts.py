@@ -44,7 +44,7 @@ CHANCE = (f"(chance x): the test split's majority-class accuracy. ⚠ chance: a 
           "\"Δm% w/o ⚠\" leaves the tasks whose baseline is flagged out of Δm%.")
 CONVERGENCE_MARK = "⚠"
 STALE_MARK = "‡"
-STALE = ("‡: the configuration holds cells the store kept although they were produced under other plugin versions "
+STALE = ("‡: the configuration holds cells the store kept although they were produced by other component versions "
          "(store meta `stale_kept`; see docs/grids.md, \"Stale results\").")
 MEMORY_KINDS = {"cuda_max_allocated": "CUDA max allocated per cell",
                 "cell_peak_rss": "peak resident memory of the process during the cell (CPU; reset per cell)",

@@ -4,8 +4,8 @@
 - Third-party plugins come from the entry-point group ``mmbench``.
 - Local plugins — a ``.py`` file or an importable module, no packaging needed — come from
   ``MMBENCH_PLUGINS`` (comma-separated; ``mmbench run --plugin`` and a grid's ``plugins:`` key set it, so
-  worker processes load them too). A file's version is a hash of its content, so editing it makes
-  results that came from it stale (``docs/grids.md``).
+  worker processes load them too). A file's version is a hash of its code (comments and docstrings
+  aside), so editing it makes results that came from it stale (``docs/grids.md``).
 - ``MMBENCH_LOAD_PLUGINS`` (comma-separated entry-point names) is an allowlist; set but empty loads
   no third-party entry point at all (for tests and debugging).
 - A plugin that fails to import, whose hook raises, that implements a hook mmbench does not define, or
@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
+import functools
 import hashlib
 import importlib
 import importlib.util
@@ -140,7 +142,27 @@ def _register(state: PluginState, module: Any, info: PluginInfo) -> None:
 
 
 def file_version(path: Path) -> str:
-    return "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+    """``sha256:<12 hex>`` of a Python file's code: its syntax tree without docstrings, so editing a
+    comment or a docstring does not make the results it produced stale; any other edit does. A file
+    that does not parse is hashed as bytes. (The tree's form can change with the Python version.)"""
+    stat = path.stat()
+    return _code_digest(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _code_digest(path: str, mtime_ns: int, size: int) -> str:  # the stat keys a changed file anew
+    source = Path(path).read_bytes()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return "sha256:" + hashlib.sha256(source).hexdigest()[:12]
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return "sha256:" + hashlib.sha256(ast.dump(tree).encode()).hexdigest()[:12]
 
 
 def _import_local(spec: str) -> tuple[Any, PluginInfo]:

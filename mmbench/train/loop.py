@@ -26,7 +26,7 @@ from mmbench.components.base import EncoderInputs, Weighting, num_rows, take
 from mmbench.data.spec import TaskInfo
 from mmbench.train.metrics import task_loss
 from mmbench.train.model import CellModel, Forward
-from mmbench.train.step import DivergenceError, all_finite, backward, checked_weights
+from mmbench.train.step import DivergenceError, all_finite, backward, batch_stats_kept, checked_weights
 
 #: ``score(predictions) -> {task: {metric: value}}`` on the validation split (original scale)
 Scorer = Callable[[dict[str, Tensor]], dict[str, dict[str, float]]]
@@ -192,7 +192,7 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
             optimizer.step()
             if weighting is not None:
                 if weighting.wants_post_step_losses:
-                    with torch.no_grad(), autocast():
+                    with torch.no_grad(), autocast(), batch_stats_kept(model):
                         after = model(batch.inputs)  # the same precision as the loss it is compared with
                     weighting.after_step(losses_of(after, batch.targets, tasks).detach())
                 weight_sum.add_(checked_weights(weighting).cpu())

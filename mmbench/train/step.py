@@ -22,8 +22,9 @@ losses) raise :class:`StrategyError`, which blames the strategy rather than the 
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Sequence
+from typing import Iterator, Sequence
 
 import torch
 from torch import Tensor
@@ -151,3 +152,19 @@ def backward(model: CellModel, fwd: Forward, losses: Tensor, weighting: Weightin
         grads.append(torch.ones_like(align))
     torch.autograd.backward(roots, grads)
     return losses.shape[0] + 2
+
+
+@contextlib.contextmanager
+def batch_stats_kept(model: torch.nn.Module) -> Iterator[None]:
+    """Run a forward pass in training mode without moving batch-norm running statistics: FAMO's
+    post-step forward (its losses after the update) must not count as a second batch of the step, or its
+    cells would evaluate with other statistics than every other strategy's."""
+    norms = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    kept = [{k: v.clone() for k, v in m.named_buffers(recurse=False)} for m in norms]
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for m, buffers in zip(norms, kept):
+                for k, v in buffers.items():
+                    getattr(m, k).copy_(v)

@@ -162,7 +162,7 @@ def _negative_last_conv(enc: SmallCNN) -> torch.nn.Conv2d:
 def test_cnn_batch_norm_keeps_a_collapsed_channel_trainable():
     """The multidigits failure: Adam drove the last conv's pre-activations negative on every input, the
     ReLU output all zeros and no gradient reached the encoder again. Batch normalisation re-centres them."""
-    x = torch.rand(16, 1, 8, 8)
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(0))
     torch.manual_seed(0)
     plain = SmallCNN(IMAGE, batch_norm=False)
     conv = _negative_last_conv(plain)
@@ -177,6 +177,21 @@ def test_cnn_batch_norm_keeps_a_collapsed_channel_trainable():
     assert float((out.detach() > 0).float().mean()) > 0.3 and float(conv.weight.grad.abs().max()) > 0.0
     assert sum(isinstance(m, torch.nn.BatchNorm2d) for m in normed.net) == 2
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in plain.net)
+
+
+def test_cnn_in_eval_mode_scores_each_example_on_its_own():
+    """Batch statistics only in training: evaluated alone, an example gets its row of the batched output."""
+    torch.manual_seed(0)
+    enc = SmallCNN(IMAGE)
+    optimizer = torch.optim.Adam(enc.parameters(), lr=0.01)
+    x = torch.rand(16, 1, 8, 8, generator=torch.Generator().manual_seed(1))
+    for _ in range(3):  # move the running statistics and weights off their initial values
+        optimizer.zero_grad()
+        enc(x).square().mean().backward()
+        optimizer.step()
+    enc.eval()
+    with torch.no_grad():
+        assert torch.allclose(enc(x[3:4]), enc(x)[3:4], atol=1e-6)
 
 # --- sentence-transformers -------------------------------------------------------------------------
 

@@ -119,3 +119,48 @@ def test_grad_clip_bounds_the_update(write_grid, tmp_path):
         history = row.result["history"]
         moved[clip] = abs(history[0]["val_loss"] - history[-1]["val_loss"])
     assert moved[1e-6] < 1e-3 < moved[0.0]  # SGD with tiny clipped gradients barely moves
+
+
+class _NormedFeatures(CachedFeatures):
+    """Cached features through a batch norm: a model with running statistics, as the `cnn` encoder has."""
+
+    def __init__(self, dim: int):
+        super().__init__(dim)
+        self.norm = nn.BatchNorm1d(dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x)
+
+
+def test_famos_post_step_forward_does_not_move_batch_norm_statistics():
+    """FAMO scores the batch again after each update (in training mode): that pass must not count as a
+    batch for batch norm, or FAMO cells would evaluate with other running statistics than EW's."""
+    from mmbench.grid.config import DEFAULT_TRAINING
+    from mmbench.train.loop import SplitTensors, train
+
+    x, y = _batch()
+    data = SplitTensors(x, y)
+    training = DEFAULT_TRAINING | {"epochs": 1, "batch_size": 4}
+    stats = {}
+    for name in ("ew", "famo"):
+        torch.manual_seed(0)
+        encoders = {"a": _NormedFeatures(4), "b": CachedFeatures(5)}
+        model = CellModel(encoders, TASKS, None, get_registry("fusers").create("concat", {"a": 4, "b": 5}), trunk_dim=6)
+        weighting = get_registry("weightings").create(name, len(TASKS), seed=0)
+        assert weighting.wants_post_step_losses == (name == "famo")
+        train(model, weighting, data, data, TASKS, training, 0, torch.device("cpu"))
+        norm = model.encoders["a"].norm
+        stats[name] = (int(norm.num_batches_tracked), norm.running_mean.clone())
+    assert stats["famo"][0] == stats["ew"][0] == 2  # two steps, two batches counted
+    assert not torch.allclose(stats["famo"][1], torch.zeros(4))
+
+
+def test_batch_stats_kept_restores_every_buffer():
+    from mmbench.train.step import batch_stats_kept
+
+    norm = nn.BatchNorm1d(3).train()
+    before = {k: v.clone() for k, v in norm.named_buffers()}
+    with batch_stats_kept(norm):
+        norm(torch.randn(5, 3) + 4)
+        assert not torch.equal(norm.running_mean, before["running_mean"])
+    assert all(torch.equal(v, before[k]) for k, v in norm.named_buffers())

@@ -19,7 +19,7 @@ from typing import Any, Callable
 
 from mmbench.leaderboard.comparisons import Comparison
 from mmbench.leaderboard.delta import best, delta_m
-from mmbench.leaderboard.format import fmt_p
+from mmbench.leaderboard.format import fmt_interval, fmt_p
 from mmbench.leaderboard.multiplicity import METHODS
 from mmbench.leaderboard.significance import ALPHA, min_p_value
 from mmbench.leaderboard.stats import Interval
@@ -155,8 +155,8 @@ def _task_lines(analyses: list[Analysis], ground_truth: dict[str, str]) -> list[
                 continue
             iv = chosen.metrics[(task, metric)]
             where = "+".join(chosen.config.modalities) if fam == "st-sm" else (chosen.config.fuser or "")
-            bounds = f" ± {iv.half_width:.3f}" if iv.has_bounds and not iv.clipped else ""
-            parts.append(f"{name} picked on validation: {where}, test {metric} {iv.mean:.3f}{bounds}")
+            value = fmt_interval(iv, decimals=3) if iv.has_bounds else f"{iv.mean:.3f}"  # clipped: [low, high]
+            parts.append(f"{name} picked on validation: {where}, test {metric} {value}")
         flagged = [a for a in rows if a.chance is not None and a.chance.flagged]
         chance = next((a.chance for a in rows if a.chance is not None), None)
         text = f"Task `{task}` (single-task): " + "; ".join(parts) + "."

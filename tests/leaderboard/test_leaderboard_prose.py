@@ -95,3 +95,16 @@ def test_chance_level_tasks_are_named(tmp_path: Path):
     assert "Its baseline is at chance on `c` (⚠); without that task: Δm% = +0.00" in text
     assert "Task `c` (single-task)" in text and "⚠ At chance" in text and "Ground truth: from neither modality alone." in text
     assert "Chance level (majority class, validation): 0.500" in text
+
+
+def test_a_task_line_keeps_an_interval_clipped_to_the_metrics_range(tmp_path: Path):
+    """Near 1.0 the Student-t interval leaves [0, 1]: the line shows it clipped, not no interval at all."""
+    chance = {"validation": {"c": 0.5}, "test": {"c": 0.5}}
+    with ResultStore(tmp_path) as store:
+        for s, v in enumerate([1.0, 0.99, 1.0, 0.98, 1.0, 1.0]):
+            put(store, config("st-sm", ["a"], ["c"], seed=s), result({"c": acc(v)}, chance=chance))
+            put(store, config("st-sm", ["b"], ["c"], seed=s), result({"c": acc(v - 0.2)}, chance=chance))
+            put(store, config("st-cm", ["a", "b"], ["c"], fuser="concat", seed=s), result({"c": acc(v)}, chance=chance))
+    line = next(t for t in findings(build(tmp_path)) if t.startswith("Task `c`"))
+    assert "single-modal picked on validation: a, test accuracy 0.995 [0.986, 1.000]" in line, line
+    assert "cross-modal picked on validation: concat, test accuracy 0.995 [0.986, 1.000]" in line, line

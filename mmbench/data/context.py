@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from mmbench.data.errors import DatasetError
+from mmbench.data.missing import feature_fix
 from mmbench.data.spec import DatasetSpec, ModalitySpec
 
 
@@ -24,5 +25,5 @@ class Context:
         shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
         return DatasetError(
             f"{self.where(column)} has {len(rows)} {what} value(s) in the {role} split (rows {shown} of that split). "
-            "Fix: drop those rows or fill them in (e.g. with `ds.filter` / `ds.map`), then point the spec at the result."
+            + feature_fix(self.m.kind, self.spec.missing_features)
         )

@@ -7,7 +7,9 @@
 - tabular: ``float [N, F]``; scalar columns give one feature, fixed-length list columns several.
 - audio: see :mod:`mmbench.data.audio`.
 
-Missing values (null images or texts, NaN features) raise :class:`DatasetError`.
+Missing values (null images or texts, NaN features) raise :class:`DatasetError`, unless the spec says
+``missing_features: impute`` (:mod:`mmbench.data.missing`): texts become empty strings, tabular features the
+training mean plus a missing-indicator column; images and audio are never imputed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import torch
 
 from mmbench.data.context import Context
 from mmbench.data.errors import DatasetError
+from mmbench.data.missing import impute_tabular
 from mmbench.data.spec import DatasetSpec
 from mmbench.data.validate import feature_class
 
@@ -132,28 +135,37 @@ def decode_images(ctx: Context, splits: dict[str, Any]) -> tuple[dict[str, torch
 
 def decode_text(ctx: Context, tables: dict[str, Any]) -> tuple[dict[str, list[str]], tuple[int, ...], list[str]]:
     separator = ctx.options.get("separator", "\n")
+    impute = ctx.spec.missing_features == "impute"
     out: dict[str, list[str]] = {}
+    filled = 0
     for role, table in tables.items():
         parts = []
         for column in ctx.m.columns:
             values = table.column(column).to_pylist()
             nulls = np.array([i for i, v in enumerate(values) if v is None])
-            if len(nulls):
+            if len(nulls) and not impute:
                 raise ctx.missing(role, nulls, "missing (null) text", column)
+            if len(nulls):
+                values, filled = ["" if v is None else v for v in values], filled + len(nulls)
             parts.append(values)
         out[role] = [separator.join(row) for row in zip(*parts)]
-    return out, (), []
+    notes = [f"modality {ctx.modality!r}: imputed {filled} missing text value(s) with the empty string"] if filled else []
+    return out, (), notes
 
 
 def _numeric_block(ctx: Context, role: str, column: str, col: Any) -> np.ndarray:
-    """One numeric column (scalar or fixed-length list) -> float32 ``[N, k]``."""
+    """One numeric column (scalar or fixed-length list) -> float32 ``[N, k]`` (NaN where a value is
+    missing and the spec imputes: :func:`_with_gaps`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    impute = ctx.spec.missing_features == "impute"
     nulls = pc.is_null(col).to_numpy(zero_copy_only=False)
-    if nulls.any():
+    if nulls.any() and not impute:
         raise ctx.missing(role, np.flatnonzero(nulls), "missing (null)", column)
+    if impute:
+        return _with_gaps(ctx, role, column, col)
     if pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type):
         lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
         if len(set(lengths.tolist())) > 1:
@@ -172,15 +184,38 @@ def _numeric_block(ctx: Context, role: str, column: str, col: Any) -> np.ndarray
     return values
 
 
+def _with_gaps(ctx: Context, role: str, column: str, col: Any) -> np.ndarray:
+    """A numeric column -> float32 ``[N, k]`` with NaN for every missing value or missing list row."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type) or pa.types.is_fixed_size_list(col.type)):
+        return np.asarray(pc.fill_null(pc.cast(col, pa.float64()), np.nan).to_numpy(zero_copy_only=False),
+                          dtype=np.float32).reshape(len(col), 1)
+    lengths = pc.list_value_length(col).to_numpy(zero_copy_only=False)
+    present = ~np.asarray(pc.is_null(col).to_numpy(zero_copy_only=False), dtype=bool)
+    sizes = set(np.asarray(lengths[present], dtype=np.int64).tolist())
+    if len(sizes) > 1:
+        raise DatasetError(f"{ctx.where(column)}: list rows have different lengths {sorted(sizes)[:5]} in the {role} "
+                           "split; tabular features need one fixed length. Fix: pad or trim them.")
+    k = sizes.pop() if sizes else 0
+    values = np.full((len(col), k), np.nan, dtype=np.float32)
+    flat = pc.fill_null(pc.cast(pc.list_flatten(col), pa.float64()), np.nan).to_numpy(zero_copy_only=False)
+    values[present] = np.asarray(flat, dtype=np.float32).reshape(int(present.sum()), k)
+    return values
+
+
 def decode_tabular(ctx: Context, tables: dict[str, Any]) -> tuple[dict[str, torch.Tensor], tuple[int, ...], list[str]]:
-    out = {}
-    for role, table in tables.items():
-        blocks = [_numeric_block(ctx, role, c, table.column(c)) for c in ctx.m.columns]
-        out[role] = torch.from_numpy(np.concatenate(blocks, axis=1))
-    widths = {role: t.shape[1] for role, t in out.items()}
+    blocks = {role: np.concatenate([_numeric_block(ctx, role, c, table.column(c)) for c in ctx.m.columns], axis=1)
+              for role, table in tables.items()}
+    widths = {role: b.shape[1] for role, b in blocks.items()}
     if len(set(widths.values())) != 1:
         raise DatasetError(f"{ctx.where()}: splits have different feature counts {widths}. Fix: use one list length.")
-    return out, (widths["train"],), []
+    notes: list[str] = []
+    if ctx.spec.missing_features == "impute":
+        blocks, notes = impute_tabular(ctx.modality, blocks)
+    out = {role: torch.from_numpy(block) for role, block in blocks.items()}
+    return out, (out["train"].shape[1],), notes
 
 
 def decode_modality(spec: DatasetSpec, name: str, splits: dict[str, Any], tables: dict[str, Any]) -> tuple[dict[str, Any], tuple[int, ...], list[str]]:

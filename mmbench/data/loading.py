@@ -1,7 +1,8 @@
 """The data layer's public entry points: :func:`resolve` a name/dict/spec and :func:`load` it.
 
 ``load`` opens the source through Hugging Face ``datasets`` (:mod:`mmbench.data.source`), checks the schema
-(:mod:`mmbench.data.validate`), decodes the labels with their value checks (:mod:`mmbench.data.targets`)
+(:mod:`mmbench.data.validate`), drops the rows the spec's missing-value options say to drop
+(:mod:`mmbench.data.missing`), decodes the labels with their value checks (:mod:`mmbench.data.targets`)
 and then the modalities (:mod:`mmbench.data.decode`) — all before any training — and fingerprints the
 decoded content for the feature cache.
 """
@@ -43,6 +44,12 @@ def resolve(name_or_spec: str | Mapping[str, Any] | DatasetSpec, **options: Any)
         entry = get_registry("datasets").get(name_or_spec)
     except UnknownComponentError as exc:
         raise DatasetError(f"{exc}; or give a spec (a mapping or a .yaml file) with `source:`, `modalities:` and `tasks:`") from exc
+    from mmbench.plugins.options import ComponentOptionError, check_options
+
+    try:
+        params = check_options(entry, options)  # every unknown option with "did you mean", not a bare TypeError
+    except ComponentOptionError as exc:
+        raise DatasetError(str(exc)) from None
     try:
         spec = entry.create(**options)
     except TypeError as exc:
@@ -50,7 +57,27 @@ def resolve(name_or_spec: str | Mapping[str, Any] | DatasetSpec, **options: Any)
     if not isinstance(spec, DatasetSpec):
         raise DatasetError(f"dataset {name_or_spec!r} from plugin {entry.plugin!r}: its factory returned "
                            f"{type(spec).__name__}, not a DatasetSpec. Fix the plugin's factory.")
+    _missing_folder_option(entry, spec, {n: p.default for n, p in params.items()} | options, options)
     return check_spec(spec)
+
+
+def _missing_folder_option(entry: Any, spec: DatasetSpec, values: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """A registered dataset whose ``source`` is a local folder that does not exist, taken from one of its
+    factory's options (``path``, say): the error names that option and the absolute folder, not ``source``."""
+    from mmbench.plugins.options import describe
+
+    if spec.builder is not None or not isinstance(spec.source, str) or not spec.source.startswith(("/", ".", "~")):
+        return
+    folder = Path(spec.source).expanduser().resolve()
+    if folder.exists():
+        return
+    for option, value in values.items():
+        if isinstance(value, (str, Path)) and len(str(value)) > 1 and (Path(value).expanduser().resolve() == folder
+                                                              or spec.source.startswith(str(value))):
+            how = "given" if option in given else "its default"
+            raise DatasetError(f"{describe(entry)}: no folder {str(folder)!r}, which its option {option!r} ({how}: "
+                               f"{str(value)!r}) points at. Fix the `{option}` option (grid: `dataset: {{name: "
+                               f"{entry.name}, options: {{{option}: /path/to/the/folder}}}}`).")
 
 
 def resolve_with_split(name_or_spec: str | Mapping[str, Any] | DatasetSpec, split_seed: int | None) -> DatasetSpec:
@@ -92,11 +119,15 @@ def _factory_takes_split_seed(name_or_spec: Any) -> bool:
 
 
 def split_variance(name_or_spec: Any) -> str:
-    """``"full"`` when ``split_seeds`` redraws the whole split (built-ins), ``"validation"`` when it only
-    re-carves a validation split taken from train, ``"none"`` when the splits are fixed."""
+    """``"full"`` when ``split_seeds`` redraws the whole split (built-ins, or a spec carving both test and
+    validation from train), ``"validation"`` when it only re-carves a validation split taken from train,
+    ``"none"`` when the splits are fixed. (A carved test split with a fixed validation split counts as
+    ``"full"`` too: the test rows change.)"""
     if _factory_takes_split_seed(name_or_spec):
         return "full"
     spec = resolve(name_or_spec)
+    if spec.splits.get("test") is None:
+        return "full"
     return "validation" if spec.splits.get("validation") is None else "none"
 
 
@@ -132,6 +163,7 @@ def load(spec: DatasetSpec | str | Mapping[str, Any]) -> LoadedDataset:
     """Open, check and decode a dataset; every bad input raises :class:`DatasetError` before any training."""
     from mmbench.components.base import ModalityInfo
     from mmbench.data.decode import decode_modality
+    from mmbench.data.missing import drop_missing
     from mmbench.data.source import open_splits
     from mmbench.data.targets import decode_targets
     from mmbench.data.validate import check_schema
@@ -139,6 +171,8 @@ def load(spec: DatasetSpec | str | Mapping[str, Any]) -> LoadedDataset:
     spec = resolve(spec)
     opened, notes = open_splits(spec)
     check_schema(spec, opened)
+    opened, dropped = drop_missing(spec, opened)
+    notes += dropped
     tabled = [c for m in spec.modalities.values() if m.kind != "image" for c in m.columns]
     needed = sorted(set(tabled) | {t.column for t in spec.tasks.values()})
     tables = {role: opened[role].select_columns(needed).with_format("arrow")[:] for role in ROLES}

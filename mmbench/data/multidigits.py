@@ -6,6 +6,8 @@ built on the UCI digits, plus a noisy text modality.
   order shifted by one gives the right digits (every scan is used once on each side, never with itself).
 - image: a 12x12 canvas; the left digit's 8x8 scan is placed at the top-left corner, the right digit's
   at the bottom-right (a 4-pixel shift each way), overlapping in the middle; pixel-wise maximum.
+  :func:`pair_within` and :func:`overlay` are the MultiMNIST construction, shared with ``multifashion``
+  (:mod:`mmbench.data.real.multifashion`: 28x28 items on a 36x36 canvas).
 - text: names the left digit's parity and the right digit's range (below five / five or more), each
   correct with probability ``1 - noise`` and otherwise random; it never names either digit.
 - tasks: ``left`` and ``right`` (10 classes each).
@@ -22,19 +24,29 @@ from mmbench.data.splits import split_sizes, stratified_split
 from mmbench.data.spec import DatasetSpec, ModalitySpec, TaskSpec
 
 CANVAS = 12
-_SHIFT = CANVAS - 8
 _PARITY = ("even", "odd")
 _RANGE = ("below five", "five or more")
 
 
-def overlay(left: Any, right: Any) -> Any:
-    """``uint8 [N, 12, 12]`` canvases: ``left`` at the top-left, ``right`` at the bottom-right, pixel max."""
+def pair_within(idx: Any, rng: Any) -> tuple[Any, Any]:
+    """MultiMNIST pairing within one split's items ``idx``: a seeded order gives the left items and the same
+    order shifted by one the right items (each item once on each side, never with itself)."""
     import numpy as np
 
-    canvas = np.zeros((len(left), CANVAS, CANVAS), dtype=np.uint8)
-    canvas[:, :8, :8] = left
-    canvas[:, _SHIFT:, _SHIFT:] = np.maximum(canvas[:, _SHIFT:, _SHIFT:], right)
-    return canvas
+    order = idx[rng.permutation(len(idx))]
+    return order, np.roll(order, 1)
+
+
+def overlay(left: Any, right: Any, canvas: int = CANVAS) -> Any:
+    """``uint8 [N, canvas, canvas]``: the ``[N, h, w]`` items ``left`` at the top-left corner and ``right`` at the
+    bottom-right corner, overlapping in the middle (pixel-wise maximum)."""
+    import numpy as np
+
+    h, w = left.shape[1:]
+    out = np.zeros((len(left), canvas, canvas), dtype=np.uint8)
+    out[:, :h, :w] = left
+    out[:, canvas - h:, canvas - w:] = np.maximum(out[:, canvas - h:, canvas - w:], right)
+    return out
 
 
 def build_multidigits(seed: int = 0, noise: float = 0.3, split_seed: int | None = None) -> Any:
@@ -54,8 +66,7 @@ def build_multidigits(seed: int = 0, noise: float = 0.3, split_seed: int | None 
     })
     out = {}
     for role, idx in stratified_split(labels, seed if split_seed is None else split_seed).items():
-        order = idx[rng.permutation(len(idx))]
-        left, right = order, np.roll(order, 1)
+        left, right = pair_within(idx, rng)
         canvases = overlay(images[left], images[right])
         parity = noisy_words(labels[left] % 2, noise, rng)
         large = noisy_words((labels[right] >= 5).astype(np.int64), noise, rng)

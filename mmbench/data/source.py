@@ -3,10 +3,12 @@
 - a built-in (``spec.builder``): the ``DatasetDict`` it returns;
 - a ``save_to_disk`` folder (it holds ``dataset_dict.json`` or ``state.json``): ``datasets.load_from_disk``;
 - anything else, hub name or local folder of parquet/csv/json files (with or without a README.md
-  dataset card): ``datasets.load_dataset(source, config)``, which also does the caching.
+  dataset card): ``datasets.load_dataset(source, config, revision=revision)``, which also does the caching.
+  The revision goes to the hub only; a local copy is what it is (a note says the revision was not checked).
 
-A missing validation split is carved from train: a seeded random choice of ``ceil(fraction * N)`` rows
-(``Dataset.select``; both parts keep the source order).
+A missing test split (``test: null``) is carved from train first (``test_fraction``), then a missing
+validation split: each a seeded random choice of ``ceil(fraction * N)`` rows (``Dataset.select``; both
+parts keep the source order).
 """
 
 from __future__ import annotations
@@ -42,6 +44,18 @@ def is_save_to_disk_folder(path: Path) -> bool:
     return path.is_dir() and ((path / "dataset_dict.json").is_file() or (path / "state.json").is_file())
 
 
+def predownload_hint(spec: DatasetSpec) -> str:
+    """How to fetch ``spec``'s hub dataset once on a machine with network access, and point ``source`` at it."""
+    args = ", ".join([repr(spec.source)] + ([repr(spec.config)] if spec.config else [])
+                     + ([f"revision={spec.revision!r}"] if spec.revision else []))
+    catalogue = spec.metadata.get("catalogue")
+    use = (f"`dataset: {{name: {catalogue}, options: {{source: DIR}}}}` in the grid" if catalogue
+           else "`source: DIR` in the spec")
+    return (f"Fix: on a machine that reaches https://huggingface.co run `python -c \"import datasets; "
+            f"datasets.load_dataset({args}).save_to_disk('DIR')\"`, copy DIR here and use {use}; or run where the "
+            "hub is reachable (unset HF_HUB_OFFLINE). Any local folder of parquet/csv/json files works as `source` too.")
+
+
 def _load_local_or_hub(spec: DatasetSpec) -> Any:
     import datasets
 
@@ -58,18 +72,32 @@ def _load_local_or_hub(spec: DatasetSpec) -> Any:
             "data files (one file per split, e.g. train.parquet and test.parquet, or a README.md card naming them)."
         )
     if not path.exists() and source.startswith(("/", ".", "~")):  # a path, never a hub name
-        raise DatasetError(
-            f"dataset {spec.name!r}: no such folder {source!r} (relative to {os.getcwd()}). Fix the path in `source`."
-        )
+        where = repr(str(path)) if path.is_absolute() else f"{source!r} ({str(path.resolve())!r}: relative to {os.getcwd()})"
+        raise DatasetError(f"dataset {spec.name!r}: no such folder {where}. Fix the path in `source`.")
     try:
-        return datasets.load_dataset(str(path) if path.is_dir() else source, name=spec.config)
+        if path.is_dir():
+            return datasets.load_dataset(str(path), name=spec.config)
+        return datasets.load_dataset(source, name=spec.config, revision=spec.revision)
     except ConnectionError as exc:
         why = "HF_HUB_OFFLINE=1 is set" if hub_offline() else f"the connection failed ({exc})"
+        fix = predownload_hint(spec) if spec.metadata.get("catalogue") or spec.revision else _OFFLINE_FIX
         raise DatasetError(
             f"dataset {spec.name!r}: {source!r} is not a local folder, and the Hugging Face Hub cannot be reached "
-            f"to fetch it ({why}). {_OFFLINE_FIX}"
+            f"to fetch it ({why}). {fix}"
         ) from exc
     except FileNotFoundError as exc:
+        if re.search(r"Revision '.*' doesn't exist", str(exc)):
+            raise DatasetError(
+                f"dataset {spec.name!r}: revision {spec.revision!r} does not exist for hub dataset {source!r} ({exc}). "
+                f"Fix: pin an existing commit, branch or tag (https://huggingface.co/datasets/{source}/commits/main), "
+                "or remove `revision` to take the newest."
+            ) from exc
+        if "gated dataset" in str(exc):
+            access = spec.metadata.get("access")
+            raise DatasetError(
+                f"dataset {spec.name!r}: {exc}{f' ({access})' if access else ''}. Fix: accept its terms on "
+                f"https://huggingface.co/datasets/{source} and log in (`hf auth login` or HF_TOKEN)."
+            ) from exc
         raise DatasetError(
             f"dataset {spec.name!r}: found no local folder {source!r} (relative to {os.getcwd()}) and no hub "
             f"dataset of that name ({exc}). Fix the path or the hub name in `source`."
@@ -103,6 +131,8 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
     notes: list[str] = []
     for role in ("train", "test"):
         split = spec.splits.get(role)
+        if role == "test" and split is None:
+            continue  # carved from train below
         if split not in available:
             raise DatasetError(
                 f"dataset {spec.name!r}: no split {split!r} (for {role}) in {where}; its splits are: {names}. "
@@ -111,6 +141,11 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
         out[role] = available[split]
         if len(out[role]) == 0:
             raise _empty(spec, split, role)
+    if spec.source is not None and spec.revision is not None and Path(spec.source).expanduser().exists():
+        notes.append(f"revision {spec.revision!r} recorded, not checked: {spec.source!r} is a local copy")
+    if spec.splits.get("test") is None:
+        out["train"], out["test"], note = _carve(spec, out["train"], "test", spec.test_fraction, [spec.split_seed, 1])
+        notes.append(note)
     val = spec.splits.get("validation")
     if val is not None and val in available:
         out["validation"] = available[val]
@@ -120,24 +155,29 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
             "Fix: name one of those, or set `splits: {validation: null}` to carve validation from train."
         )
     else:
-        train = out["train"]
-        n_val = math.ceil(len(train) * spec.validation_fraction)
-        if not 0 < n_val < len(train):
-            raise DatasetError(
-                f"dataset {spec.name!r}: cannot carve {spec.validation_fraction:.0%} of split {spec.splits['train']!r} "
-                f"({len(train)} rows) as validation. Fix: add training rows, change validation_fraction, "
-                "or provide a validation split."
-            )
-        chosen = np.zeros(len(train), dtype=bool)
-        chosen[np.random.default_rng(spec.split_seed).choice(len(train), size=n_val, replace=False)] = True
-        out["train"], out["validation"] = train.select(np.flatnonzero(~chosen)), train.select(np.flatnonzero(chosen))
-        notes.append(
-            f"no validation split in {where}: carved {spec.validation_fraction:.0%} of {spec.splits['train']!r} "
-            f"({n_val} of {len(train)} rows, kept in source order) as validation with seed {spec.split_seed}"
-        )
+        out["train"], out["validation"], note = _carve(spec, out["train"], "validation", spec.validation_fraction,
+                                                       spec.split_seed)
+        notes.append(note)
     if len(out["validation"]) == 0:
         raise _empty(spec, val, "validation")
     return out, notes
+
+
+def _carve(spec: DatasetSpec, train: Any, role: str, fraction: float, seed: Any) -> tuple[Any, Any, str]:
+    """Split ``ceil(fraction * N)`` seeded random rows off ``train`` as ``role``: (rest, carved, note)."""
+    where = spec.source or "its builder"
+    n_out = math.ceil(len(train) * fraction)
+    if not 0 < n_out < len(train):
+        raise DatasetError(
+            f"dataset {spec.name!r}: cannot carve {fraction:.0%} of split {spec.splits['train']!r} "
+            f"({len(train)} rows) as {role}. Fix: add training rows, change {role}_fraction, "
+            f"or provide a {role} split."
+        )
+    chosen = np.zeros(len(train), dtype=bool)
+    chosen[np.random.default_rng(seed).choice(len(train), size=n_out, replace=False)] = True
+    note = (f"no {role} split in {where}: carved {fraction:.0%} of {spec.splits['train']!r} "
+            f"({n_out} of {len(train)} rows, kept in source order) as {role} with seed {spec.split_seed}")
+    return train.select(np.flatnonzero(~chosen)), train.select(np.flatnonzero(chosen)), note
 
 
 def _empty(spec: DatasetSpec, split: Any, role: str | None) -> DatasetError:

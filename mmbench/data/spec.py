@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Callable
 
-MODALITY_KINDS = ("image", "text", "tabular", "audio")
-TASK_TYPES = ("classification", "multilabel", "regression")
-
-ModalityKind = Literal["image", "text", "tabular", "audio"]
-TaskType = Literal["classification", "multilabel", "regression"]
+from mmbench.scoring import MAIN_METRIC
 
 
 @dataclass(frozen=True)
 class ModalitySpec:
-    """One modality: the column(s) that hold it and its kind."""
+    """One modality: the column(s) that hold it and its kind (:data:`mmbench.vocabulary.MODALITY_KINDS`)."""
 
     columns: tuple[str, ...]
     kind: str
@@ -22,7 +18,8 @@ class ModalitySpec:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """One task: its label column and type (``num_classes`` is inferred when ``None``)."""
+    """One task: its label column and type (:data:`mmbench.vocabulary.TASK_TYPES`; ``num_classes`` is inferred
+    when ``None``)."""
 
     column: str
     type: str
@@ -37,7 +34,12 @@ class DatasetSpec:
     folder). Built-in datasets set ``builder`` instead: a function returning a ``datasets.DatasetDict``.
     ``splits`` maps the roles ``train``/``validation``/``test`` to split names; a missing validation
     split is carved from train (``validation_fraction``, ``split_seed``) and the results say so.
-    ``metadata`` carries ``description``, ``reference`` and, for built-ins, ``ground_truth``.
+    ``test: None`` carves a test split from train too (``test_fraction``), before validation.
+    ``revision`` pins a hub dataset's version (a commit, branch or tag, as ``datasets.load_dataset``
+    takes it); it is recorded with every result. ``missing_labels`` (``error`` | ``drop`` | ``mask``) and
+    ``missing_features`` (``error`` | ``drop`` | ``impute``) say what to do with missing values
+    (:mod:`mmbench.data.missing`). ``metadata`` carries ``description``, ``reference`` and, for built-ins,
+    ``ground_truth``; catalogue entries add ``license``, ``citation``, ``size`` and ``access``.
     """
 
     name: str
@@ -50,26 +52,29 @@ class DatasetSpec:
     validation_fraction: float = 0.1
     split_seed: int = 0
     metadata: dict[str, Any] = field(default_factory=dict)
-
-
-#: Metrics where lower is better (the sign flip in Δm%); torch-free so that reading results stays light.
-LOWER_IS_BETTER = frozenset({"mae", "rmse", "loss"})
+    revision: str | None = None
+    test_fraction: float = 0.1
+    missing_labels: str = "error"
+    missing_features: str = "error"
 
 
 @dataclass(frozen=True)
 class TaskInfo:
     """A task as the harness sees it after loading.
 
-    ``out_dim``: classes (classification), labels (multilabel) or 1 (regression).
+    ``out_dim``: classes (classification), labels (multilabel) or 1 (regression). ``masked``: some rows
+    have no label (``missing_labels: mask``); their targets hold the sentinel of
+    :mod:`mmbench.data.missing`, and they count in no loss and no metric.
     """
 
     name: str
     type: str
     out_dim: int
+    masked: bool = False
 
     @property
     def main_metric(self) -> str:
-        return {"classification": "accuracy", "multilabel": "micro_f1", "regression": "mae"}[self.type]
+        return MAIN_METRIC[self.type]
 
 
 @dataclass
@@ -95,3 +100,9 @@ class LoadedDataset:
     task_info: dict[str, TaskInfo]
     fingerprint: str
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Where the data came from (recorded with every result): source, config, revision, fingerprint."""
+        return {"name": self.spec.name, "source": self.spec.source if self.spec.builder is None else "built-in",
+                "config": self.spec.config, "revision": self.spec.revision, "fingerprint": self.fingerprint}

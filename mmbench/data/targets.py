@@ -5,7 +5,10 @@
 - multilabel: multi-hot ``float [N, L]`` from lists of label ids/names per row (or fixed-length booleans);
 - regression: ``float [N]``.
 
-Missing (null, NaN, ``ClassLabel`` -1) labels and one-class classification tasks raise :class:`DatasetError`.
+Missing (null, NaN, ``ClassLabel`` -1) labels raise :class:`DatasetError` unless the spec says
+``missing_labels: mask``: the labelled rows are decoded as above and the others get the sentinel of
+:mod:`mmbench.data.missing` (``MISSING_CLASS`` or NaN), and the task's ``TaskInfo.masked`` is set.
+One-class classification tasks (in the labelled training rows) raise too.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 
 from mmbench.data.errors import DatasetError
+from mmbench.data.missing import MISSING_CLASS, label_fix, missing_rows
 from mmbench.data.spec import DatasetSpec, TaskInfo, TaskSpec
 from mmbench.data.validate import feature_class
 
@@ -31,8 +35,7 @@ def _missing(spec: DatasetSpec, task: str, t: TaskSpec, role: str, bad: np.ndarr
     shown = ", ".join(str(r) for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
     return DatasetError(
         f"{_where(spec, task, t)} has {len(rows)} {what} label(s) in the {role} split (rows {shown} of that split). "
-        f"Fix: drop those rows (e.g. `ds.filter(lambda r: r[{t.column!r}] is not None)`) or fill in the labels, "
-        "then point the spec at the cleaned data."
+        + label_fix(t.column)
     )
 
 
@@ -167,6 +170,27 @@ def regression(spec: DatasetSpec, task: str, t: TaskSpec, feature: Any, columns:
 DECODERS = {"classification": classification, "multilabel": multilabel, "regression": regression}
 
 
+def _masked(spec: DatasetSpec, task: str, t: TaskSpec, feature: Any, columns: Columns,
+            absent: dict[str, np.ndarray]) -> tuple[dict[str, torch.Tensor], int, str | None]:
+    """Decode the labelled rows only, then put the sentinel (``MISSING_CLASS`` or NaN) in the others."""
+    import pyarrow as pa
+
+    if absent["train"].all():
+        raise DatasetError(f"{_where(spec, task, t)} has no label in the train split, so it cannot be trained even "
+                           "with `missing_labels: mask`. Fix: drop this task or choose another label column.")
+    kept = {role: col.filter(pa.array(~absent[role])) for role, col in columns.items()}
+    targets, out_dim, note = DECODERS[t.type](spec, task, t, feature, kept)
+    out = {}
+    for role, got in targets.items():
+        full = torch.full((len(absent[role]), *got.shape[1:]), MISSING_CLASS if t.type == "classification" else float("nan"),
+                          dtype=got.dtype)
+        full[torch.from_numpy(~absent[role])] = got
+        out[role] = full
+    counts = ", ".join(f"{role} {int(a.sum())} of {len(a)}" for role, a in absent.items())
+    masked = f"task {task!r}: unlabelled rows kept and masked (no loss, no metric): {counts}"
+    return out, out_dim, masked + (f"; {note}" if note else "")
+
+
 def decode_targets(spec: DatasetSpec, tables: dict[str, Any], features: Any) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, TaskInfo], list[str]]:
     """Per role ``{task: tensor}``, the tasks' :class:`TaskInfo` and notes, from per-role pyarrow tables."""
     per_role: dict[str, dict[str, torch.Tensor]] = {role: {} for role in tables}
@@ -174,10 +198,14 @@ def decode_targets(spec: DatasetSpec, tables: dict[str, Any], features: Any) -> 
     notes: list[str] = []
     for task, t in spec.tasks.items():
         columns = {role: table.column(t.column) for role, table in tables.items()}
-        targets, out_dim, note = DECODERS[t.type](spec, task, t, features[t.column], columns)
+        absent = ({role: missing_rows(col, features[t.column]) for role, col in columns.items()}
+                  if spec.missing_labels == "mask" else {})
+        masked = any(a.any() for a in absent.values())
+        decode = (lambda *args: _masked(*args, absent)) if masked else DECODERS[t.type]
+        targets, out_dim, note = decode(spec, task, t, features[t.column], columns)
         for role, tensor in targets.items():
             per_role[role][task] = tensor
-        infos[task] = TaskInfo(name=task, type=t.type, out_dim=out_dim)
+        infos[task] = TaskInfo(name=task, type=t.type, out_dim=out_dim, masked=masked)
         if note:
             notes.append(note)
     return per_role, infos, notes

@@ -105,15 +105,19 @@ def _missing_column(spec: DatasetSpec, role: str, split: Any, column: str, user:
 
 
 def check_schema(spec: DatasetSpec, splits: dict[str, Any]) -> None:
-    """Raise :class:`DatasetError` for unknown columns and modality/task columns of the wrong type."""
+    """Raise :class:`DatasetError` for unknown columns (every one at once) and modality/task columns of the
+    wrong type."""
+    missing: dict[tuple[str, str], DatasetError] = {}
     for role, split in splits.items():
-        for mod_name, m in spec.modalities.items():
-            for column in m.columns:
-                if column not in split.column_names:
-                    raise _missing_column(spec, role, split, column, f"modality {mod_name!r}")
-        for task_name, t in spec.tasks.items():
-            if t.column not in split.column_names:
-                raise _missing_column(spec, role, split, t.column, f"task {task_name!r}")
+        named = [(f"modality {n!r}", c) for n, m in spec.modalities.items() for c in m.columns]
+        for user, column in named + [(f"task {n!r}", t.column) for n, t in spec.tasks.items()]:
+            if column not in split.column_names and (user, column) not in missing:
+                missing[(user, column)] = _missing_column(spec, role, split, column, user)
+    if len(missing) == 1:
+        raise next(iter(missing.values()))
+    if missing:
+        raise DatasetError(f"dataset {spec.name!r}: {len(missing)} columns are not in the data:\n  - "
+                           + "\n  - ".join(str(e).removeprefix(f"dataset {spec.name!r}: ") for e in missing.values()))
     features = splits["train"].features
     for mod_name, m in spec.modalities.items():
         for column in m.columns:

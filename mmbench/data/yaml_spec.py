@@ -6,9 +6,13 @@ The format (``docs/datasets.md`` has the full story)::
     name: reviews                      # optional when source is given (defaults to its last part)
     source: path/to/folder             # hub name, folder of parquet/csv/json files, or save_to_disk folder
     config: null                       # the hub config name, if any
-    splits: {train: train, validation: null, test: test}   # null validation: carved from train
+    revision: null                     # a hub commit, branch or tag to pin (recorded with every result)
+    splits: {train: train, validation: null, test: test}   # null validation (or test): carved from train
     validation_fraction: 0.1
+    test_fraction: 0.1                 # used when test is null
     split_seed: 0
+    missing_labels: error              # error | drop | mask
+    missing_features: error            # error | drop | impute
     modalities:
       photo: {column: img, kind: image, size: [32, 32]}     # size: optional resize (H, W)
       words: {columns: [title, body], kind: text}
@@ -26,12 +30,15 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from mmbench.data.errors import DatasetError
-from mmbench.data.spec import MODALITY_KINDS, TASK_TYPES, DatasetSpec, ModalitySpec, TaskSpec
+from mmbench.data.missing import check_policies
+from mmbench.data.spec import DatasetSpec, ModalitySpec, TaskSpec
+from mmbench.vocabulary import MODALITY_KINDS, TASK_TYPES
 
 SPLIT_ROLES = ("train", "validation", "test")
 DEFAULT_SPLITS = {"train": "train", "validation": "validation", "test": "test"}
 
-_TOP_KEYS = ("name", "source", "config", "splits", "validation_fraction", "split_seed", "modalities", "tasks", "metadata")
+_TOP_KEYS = ("name", "source", "config", "revision", "splits", "validation_fraction", "test_fraction", "split_seed",
+             "missing_labels", "missing_features", "modalities", "tasks", "metadata")
 #: Per-modality decoding options a YAML modality entry may carry (kept in ``metadata["decode"]``).
 DECODE_OPTIONS = {"image": ("size",), "audio": ("length", "sampling_rate"), "text": ("separator",), "tabular": ()}
 _SINGLE_COLUMN_KINDS = ("image", "audio")
@@ -74,28 +81,48 @@ def _task_from_dict(dataset: str, name: str, entry: Any) -> TaskSpec:
 
 
 def spec_from_dict(d: Mapping[str, Any]) -> DatasetSpec:
-    """Build and check a :class:`DatasetSpec` from a plain mapping (a parsed YAML spec)."""
+    """Build and check a :class:`DatasetSpec` from a plain mapping (a parsed YAML spec). The problems of its
+    keys and of its modality, task and split entries are reported together, in one :class:`DatasetError`."""
     if not isinstance(d, Mapping):
         raise DatasetError(f"a dataset spec must be a mapping; got {type(d).__name__}")
-    _unknown_keys("dataset spec", d, _TOP_KEYS)
+    problems: list[str] = []
+
+    def collect(check: Any, *args: Any) -> Any:
+        try:
+            return check(*args)
+        except DatasetError as exc:
+            problems.append(str(exc))
+            return None
+
+    collect(_unknown_keys, "dataset spec", d, _TOP_KEYS)
     source = d.get("source")
     name = d.get("name") or (Path(str(source)).name if source else None)
     if not name:
-        raise DatasetError("dataset spec: give a `name` or a `source` (hub name or local folder)")
+        problems.append("dataset spec: give a `name` or a `source` (hub name or local folder)")
+        name = "(unnamed)"
     for key in ("modalities", "tasks"):
         if not isinstance(d.get(key), Mapping) or not d[key]:
-            raise DatasetError(f"dataset {name!r}: `{key}` must be a non-empty mapping of name -> entry")
+            problems.append(f"dataset {name!r}: `{key}` must be a non-empty mapping of name -> entry")
     modalities: dict[str, ModalitySpec] = {}
     decode: dict[str, dict[str, Any]] = {}
-    for mod_name, entry in d["modalities"].items():
-        modalities[str(mod_name)], options = _modality_from_dict(name, str(mod_name), entry)
-        if options:
-            decode[str(mod_name)] = options
-    tasks = {str(t): _task_from_dict(name, str(t), entry) for t, entry in d["tasks"].items()}
+    for mod_name, entry in (d["modalities"].items() if isinstance(d.get("modalities"), Mapping) else ()):
+        made = collect(_modality_from_dict, name, str(mod_name), entry)
+        if made is not None:
+            modalities[str(mod_name)] = made[0]
+            if made[1]:
+                decode[str(mod_name)] = made[1]
+    tasks = {}
+    for task_name, entry in (d["tasks"].items() if isinstance(d.get("tasks"), Mapping) else ()):
+        tasks[str(task_name)] = collect(_task_from_dict, name, str(task_name), entry)
     splits_in = d.get("splits") or {}
     if not isinstance(splits_in, Mapping):
-        raise DatasetError(f"dataset {name!r}: `splits` must map roles ({', '.join(SPLIT_ROLES)}) to split names")
-    _unknown_keys(f"dataset {name!r}, splits", splits_in, SPLIT_ROLES)
+        problems.append(f"dataset {name!r}: `splits` must map roles ({', '.join(SPLIT_ROLES)}) to split names")
+        splits_in = {}
+    collect(_unknown_keys, f"dataset {name!r}, splits", splits_in, SPLIT_ROLES)
+    if len(problems) == 1:
+        raise DatasetError(problems[0])
+    if problems:
+        raise DatasetError(f"{len(problems)} problems with the dataset spec:\n  - " + "\n  - ".join(problems))
     metadata = dict(d.get("metadata") or {})
     if decode:
         metadata["decode"] = {**metadata.get("decode", {}), **decode}
@@ -105,10 +132,14 @@ def spec_from_dict(d: Mapping[str, Any]) -> DatasetSpec:
         tasks=tasks,
         source=None if source is None else str(source),
         config=d.get("config"),
+        revision=None if d.get("revision") is None else str(d["revision"]),
         splits={**DEFAULT_SPLITS, **dict(splits_in)},
         validation_fraction=float(d.get("validation_fraction", 0.1)),
+        test_fraction=float(d.get("test_fraction", 0.1)),
         split_seed=int(d.get("split_seed", 0)),
         metadata=metadata,
+        missing_labels=str(d.get("missing_labels", "error")),
+        missing_features=str(d.get("missing_features", "error")),
     )
     return check_spec(spec)
 
@@ -150,9 +181,13 @@ def spec_to_dict(spec: DatasetSpec) -> dict[str, Any]:
         "name": spec.name,
         "source": spec.source,
         "config": spec.config,
+        "revision": spec.revision,
         "splits": dict(spec.splits),
         "validation_fraction": spec.validation_fraction,
+        "test_fraction": spec.test_fraction,
         "split_seed": spec.split_seed,
+        "missing_labels": spec.missing_labels,
+        "missing_features": spec.missing_features,
         "modalities": modalities,
         "tasks": tasks,
         "metadata": metadata,
@@ -202,11 +237,17 @@ def check_spec(spec: DatasetSpec) -> DatasetSpec:
     extra_roles = [r for r in spec.splits if r not in SPLIT_ROLES]
     if extra_roles:
         raise DatasetError(f"dataset {name!r}: unknown split role(s) {extra_roles}; roles are {', '.join(SPLIT_ROLES)}")
-    for role in ("train", "test"):
-        if not spec.splits.get(role):
-            raise DatasetError(f"dataset {name!r}: `splits.{role}` must name a split of the source")
-    if not 0.0 < spec.validation_fraction < 1.0:
-        raise DatasetError(f"dataset {name!r}: validation_fraction must lie in (0, 1); got {spec.validation_fraction}")
+    if not spec.splits.get("train"):
+        raise DatasetError(f"dataset {name!r}: `splits.train` must name a split of the source")
+    if "test" not in spec.splits or spec.splits["test"] == "":
+        raise DatasetError(f"dataset {name!r}: `splits.test` must name a split of the source, or be null to carve "
+                           "one from train (test_fraction)")
+    for key in ("validation_fraction", "test_fraction"):
+        if not 0.0 < getattr(spec, key) < 1.0:
+            raise DatasetError(f"dataset {name!r}: {key} must lie in (0, 1); got {getattr(spec, key)}")
+    if spec.revision is not None and (not isinstance(spec.revision, str) or not spec.revision):
+        raise DatasetError(f"dataset {name!r}: revision must be a non-empty commit, branch or tag name; got {spec.revision!r}")
+    check_policies(spec)
     decode = spec.metadata.get("decode", {})
     unknown = [m for m in decode if m not in spec.modalities]
     if unknown:

@@ -27,7 +27,7 @@ import sys
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pluggy
 
@@ -63,7 +63,9 @@ class PluginInfo:
     hooks: list[str] = field(default_factory=list)
     #: ``built-in``, ``entry point``, ``file <path>`` or ``module <name>``
     source: str = "entry point"
+    #: what stops ``mmbench run`` (``errors``); ``warnings``: what does not (a name another plugin took first)
     problems: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -117,7 +119,7 @@ def _problem(state: PluginState, message: str, info: PluginInfo | None = None, e
     if error:
         state.errors.append(message)
     if info is not None:
-        info.problems.append(message)
+        (info.problems if error else info.warnings).append(message)
     warn(message)
 
 
@@ -273,25 +275,26 @@ def reset() -> None:
     _STATE = None
 
 
-def call_hook_per_plugin(hook_name: str, **kwargs: Any) -> None:
-    """Call ``hook_name`` on every plugin separately, so that one raising is reported and skipped."""
+def plugin_callers(hook_name: str) -> list[tuple[str, Callable[..., Any]]]:
+    """``(plugin name, call)`` for every plugin implementing ``hook_name``, in load order: ``call(**kwargs)``
+    runs that plugin's implementation through pluggy (a subset hook caller), so hookwrappers see the call,
+    while the caller still knows which plugin registered what and can skip one that raises."""
     state = _state()
-    for impl in getattr(state.pm.hook, hook_name).get_hookimpls():  # registration order
-        try:
-            impl.function(**{arg: kwargs[arg] for arg in impl.argnames})
-        except Exception as exc:  # noqa: BLE001
-            info = state.infos.get(impl.plugin_name)
-            who = _describe(info) if info else f"plugin {impl.plugin_name!r}"
-            _problem(state, f"{who} raised in {hook_name}: {type(exc).__name__}: {exc}; its part of that hook is skipped.", info)
+    impls = [i for i in getattr(state.pm.hook, hook_name).get_hookimpls() if not (i.hookwrapper or i.wrapper)]
+    out = []
+    for impl in impls:
+        others = {i.plugin_name for i in impls} - {impl.plugin_name}  # wrapper-only plugins stay in
+        out.append((impl.plugin_name, state.pm.subset_hook_caller(hook_name, [state.pm.get_plugin(n) for n in others])))
+    return out
 
 
-def plugin_command_hooks() -> list[tuple[str, bool, Any]]:
+def plugin_command_hooks() -> list[tuple[str, bool, Callable[[Any], Any]]]:
     """``(plugin name, built-in?, register(cli))`` for every ``mmbench_register_commands``, in load order."""
     state = _state()
     out = []
-    for impl in state.pm.hook.mmbench_register_commands.get_hookimpls():
-        info = state.infos.get(impl.plugin_name)
-        out.append((impl.plugin_name, bool(info and info.builtin), lambda cli, fn=impl.function: fn(cli=cli)))
+    for name, call in plugin_callers("mmbench_register_commands"):
+        info = state.infos.get(name)
+        out.append((name, bool(info and info.builtin), lambda cli, call=call: call(cli=cli)))
     return out
 
 
@@ -306,16 +309,16 @@ def report_problem(plugin: str, message: str, error: bool = True) -> None:
 def _collect(kind: str) -> Registry:
     registry = Registry(kind)
     state = _state()
-    for impl in getattr(state.pm.hook, f"mmbench_register_{kind}").get_hookimpls():  # registration order
+    for plugin, call in plugin_callers(f"mmbench_register_{kind}"):
         staged: list[Entry] = []
 
-        def register(name: str, factory: Any, *, description: str = "", _p: str = impl.plugin_name, **meta: Any) -> None:
+        def register(name: str, factory: Any, *, description: str = "", _p: str = plugin, **meta: Any) -> None:
             staged.append(Entry(kind, name, factory, _p, description or (factory.__doc__ or "").strip().split("\n")[0], meta))
 
-        info = state.infos.get(impl.plugin_name)
-        who = _describe(info) if info else f"plugin {impl.plugin_name!r}"
+        info = state.infos.get(plugin)
+        who = _describe(info) if info else f"plugin {plugin!r}"
         try:
-            impl.function(register=register)
+            call(register=register)
         except Exception as exc:  # noqa: BLE001
             _problem(state, f"{who} raised in mmbench_register_{kind}: {type(exc).__name__}: {exc}; its {kind} are skipped.", info)
             continue

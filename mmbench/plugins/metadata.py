@@ -1,20 +1,22 @@
 """Checks of the metadata a plugin passes to ``register(name, factory, **metadata)``, at registration.
 
-- ``need`` (weightings): one of ``losses``, ``param_jacobian``, ``repr_jacobian`` — the class's default
-  ``need`` (``mmbench.components.base.Need``); the class attribute must agree (checked when the grid
-  builds the component, :mod:`mmbench.grid.preflight`).
+- ``need`` (weightings, optional): one of ``losses``, ``param_jacobian``, ``repr_jacobian``. The class
+  attribute ``need`` (``mmbench.Need``) is the declaration; given here it must agree with it (checked
+  when the grid builds the component, :func:`mmbench.components.checks.weighting_need_problem`).
 - ``modality``: a modality kind (``image``, ``text``, ``tabular``, ``audio``); encoders may give a list of
   the kinds they accept.
 - ``search_space``: ``{option: {"low": a, "high": b[, "log": true][, "int": true]} | {"choices": [...]}}``,
-  read by tuning (``docs/grids.md``).
+  either with ``"per_task": true`` for an option taking one value per task (a list); read by tuning
+  (``docs/grids.md``).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from mmbench.vocabulary import MODALITY_KINDS
+
 NEEDS = ("losses", "param_jacobian", "repr_jacobian")
-MODALITY_KINDS = ("image", "text", "tabular", "audio")
 
 
 def check_search_space(space: Any, where: str = "search_space") -> str | None:
@@ -24,13 +26,15 @@ def check_search_space(space: Any, where: str = "search_space") -> str | None:
     for option, spec in space.items():
         if not isinstance(spec, dict):
             return f"{where}[{option!r}] must be {{low:, high:[, log:][, int:]}} or {{choices: [...]}}, got {spec!r}"
+        if not isinstance(spec.get("per_task", False), bool):
+            return f"{where}[{option!r}]: per_task must be true or false, got {spec['per_task']!r}"
         if "choices" in spec:
-            if set(spec) != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
-                return f"{where}[{option!r}]: `choices` must be a non-empty list and come alone"
+            if set(spec) - {"per_task"} != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
+                return f"{where}[{option!r}]: `choices` must be a non-empty list and come alone (per_task aside)"
             continue
-        unknown = set(spec) - {"low", "high", "log", "int"}
+        unknown = set(spec) - {"low", "high", "log", "int", "per_task"}
         if unknown:
-            return f"{where}[{option!r}]: unknown key(s) {sorted(unknown)}; use low, high, log, int (or choices)"
+            return f"{where}[{option!r}]: unknown key(s) {sorted(unknown)}; use low, high, log, int, per_task (or choices)"
         low, high = spec.get("low"), spec.get("high")
         if not isinstance(low, (int, float)) or not isinstance(high, (int, float)) or isinstance(low, bool) or not low < high:
             return f"{where}[{option!r}]: needs numbers low < high, got low={low!r}, high={high!r}"

@@ -18,6 +18,8 @@ import difflib
 import importlib
 import inspect
 import json
+import re
+import sys
 from typing import Any, Callable
 
 from mmbench.plugins.choice import ComponentChoice
@@ -61,6 +63,23 @@ def target(entry: Entry) -> Callable[..., Any]:
                                    f"{module_name!r} does not define{hint}") from None
 
 
+def declared_need(entry: Entry) -> str | None:
+    """A weighting's ``need`` as its class declares it, nothing built: read from the class, or — for a
+    ``lazy()`` target whose module is not imported yet — from its source (:mod:`mmbench.plugins.static`), so
+    listing imports no torch. The registration's ``need=`` when neither says (a factory function)."""
+    from mmbench.plugins.static import class_attribute_source  # only `mmbench list` needs it
+
+    spec = getattr(entry.factory, "__mmbench_target__", None)
+    module_name, _, attr = (spec or "").partition(":")
+    if spec is None or module_name in sys.modules:
+        value = getattr(getattr(target(entry), "need", None), "value", None)
+    else:
+        source = class_attribute_source(module_name, attr, "need") or ""
+        member = re.fullmatch(r"Need\.(\w+)", source)
+        value = member.group(1).lower() if member else None
+    return value if isinstance(value, str) else entry.metadata.get("need")
+
+
 def options_signature(entry: Entry) -> tuple[dict[str, inspect.Parameter], bool]:
     """The factory's option parameters (harness parameters removed) and whether it takes ``**kwargs``."""
     fn = target(entry)
@@ -77,12 +96,54 @@ def options_signature(entry: Entry) -> tuple[dict[str, inspect.Parameter], bool]
             f"{describe(entry)}: its factory {getattr(fn, '__qualname__', fn)!r} takes {len(positional)} positional "
             f"parameter(s), but a {SINGULAR[entry.kind]} factory is called with {need} "
             f"({_harness_call(entry.kind)}). Fix its signature (docs/plugins.md).")
-    harness = {p.name for p in positional[:need]} | set(HARNESS_KEYWORDS.get(entry.kind, ()))
     if entry.kind in HARNESS_KEYWORDS and not any(p.name == "seed" or p.kind is p.VAR_KEYWORD for p in params):
         raise ComponentOptionError(f"{describe(entry)}: a weighting factory is called as factory(n_tasks, seed=..., "
                                    "**options); add a `seed: int = 0` parameter")
+    return _options(entry.kind, params)
+
+
+def _options(kind: str, params: list[inspect.Parameter]) -> tuple[dict[str, inspect.Parameter], bool]:
+    """The option parameters among a factory's ``params`` (what the harness passes left out), and whether it
+    takes ``**kwargs``."""
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    harness = {p.name for p in positional[:HARNESS_POSITIONAL.get(kind, 0)]} | set(HARNESS_KEYWORDS.get(kind, ()))
     options = {p.name: p for p in params if p.name not in harness and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
     return options, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def listed_options(entry: Entry) -> tuple[dict[str, dict[str, Any]], bool] | None:
+    """What ``mmbench list`` shows of a component's options: ``{option: {"default": value} | {"required": True},
+    plus "search_space" when the registration declares one}`` and whether the factory also takes
+    ``**kwargs``; ``None`` when its signature cannot be read. The signature is the one grids are checked
+    against (:func:`options_signature`); a ``lazy()`` target whose module is not imported yet is read from
+    its source (:func:`mmbench.plugins.static.signature_parameters`: no torch import), a non-literal default
+    shown as ``{"default_expression": "<source>"}``."""
+    from mmbench.plugins.static import Expression, signature_parameters
+
+    spec = getattr(entry.factory, "__mmbench_target__", None)
+    module_name, _, attr = (spec or "").partition(":")
+    if spec is not None and module_name not in sys.modules:
+        params = signature_parameters(module_name, attr)
+    else:
+        try:
+            params = list(inspect.signature(target(entry)).parameters.values())
+        except (TypeError, ValueError, ComponentOptionError):
+            params = None
+    if params is None:
+        return None
+    options, var_kw = _options(entry.kind, params)
+    space = entry.metadata.get("search_space") or {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, p in options.items():
+        if p.default is inspect.Parameter.empty:
+            out[name] = {"required": True}
+        elif isinstance(p.default, Expression):
+            out[name] = {"default_expression": str(p.default)}
+        else:
+            out[name] = {"default": _jsonable(p.default)}
+        if isinstance(space, dict) and name in space:
+            out[name]["search_space"] = space[name]
+    return out, var_kw
 
 
 def accepts(entry: Entry, name: str) -> bool:
@@ -103,21 +164,28 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def resolve_options(entry: Entry, given: dict[str, Any]) -> dict[str, Any]:
-    """``given`` checked against the factory's signature, every defaulted option filled in (JSON values)."""
+def check_options(entry: Entry, given: dict[str, Any]) -> dict[str, inspect.Parameter]:
+    """The factory's option parameters, after checking ``given`` against them: every unknown option (each with
+    "did you mean") and every missing required one is named in one :class:`ComponentOptionError`."""
     params, var_kw = options_signature(entry)
-    unknown = [k for k in given if k not in params]
-    if unknown and not var_kw:
-        k = unknown[0]
+    problems = []
+    for k in [] if var_kw else [k for k in given if k not in params]:
         close = difflib.get_close_matches(k, list(params), n=1, cutoff=0.5)
-        hint = f"did you mean {close[0]!r}?" if close else ""
+        problems.append(f"unknown option {k!r}" + (f"; did you mean {close[0]!r}?" if close else "."))
+    where = (f"dataset: {{name: {entry.name}, options: {{{{option}}: ...}}}}" if entry.kind == "datasets"
+             else f"{{{{name: {entry.name}, {{option}}: ...}}}}")
+    problems += [f"option {n!r} is required (it has no default); give it in the grid config as {where.format(option=n)}."
+                 for n, p in params.items() if p.default is inspect.Parameter.empty and n not in given]
+    if problems:
         takes = ", ".join(params) or "no options"
-        raise ComponentOptionError(f"{describe(entry)}: unknown option {k!r}; {hint + ' ' if hint else ''}"
-                                   f"It takes: {takes}.")
-    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in given]
-    if missing:
-        raise ComponentOptionError(f"{describe(entry)}: option {missing[0]!r} is required (it has no default); "
-                                   f"give it in the grid config as {{name: {entry.name}, {missing[0]}: ...}}")
+        raise ComponentOptionError(f"{describe(entry)}: " + " ".join(problems) + f" It takes: {takes}.")
+    return params
+
+
+def resolve_options(entry: Entry, given: dict[str, Any]) -> dict[str, Any]:
+    """``given`` checked against the factory's signature (:func:`check_options`), every defaulted option filled
+    in (JSON values)."""
+    params = check_options(entry, given)
     resolved = {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
     resolved.update(given)
     return {k: _jsonable(v) for k, v in sorted(resolved.items())}

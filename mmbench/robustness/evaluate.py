@@ -26,12 +26,14 @@ from typing import Any, Mapping
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Encoder, to_device
-from mmbench.data.spec import LOWER_IS_BETTER, LoadedDataset, TaskInfo
+from mmbench.components.base import Encoder
+from mmbench.data.spec import LoadedDataset, TaskInfo
 from mmbench.robustness.perturbations import Perturbation
 from mmbench.robustness.scores import mean_finite, missing_drop, relative_robustness
 from mmbench.robustness.settings import RobustnessSettings, choices_by_kind, parse_settings
+from mmbench.scoring import LOWER_IS_BETTER
 from mmbench.train.features import FeatureCache
+from mmbench.train.inputs import to_device
 from mmbench.train.loop import SplitTensors, predict
 from mmbench.train.metrics import score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
@@ -119,7 +121,7 @@ def evaluate_robustness(model: CellModel, *, encoders: Mapping[str, Encoder], da
     main = {t.name: t.main_metric for t in tasks}
     lower = {t: m in LOWER_IS_BETTER for t, m in main.items()}
     feed = ModelInputs(model, encoders, data, device, cache)
-    score = Scorer(model, tasks, split_targets(cell.tasks, data)[0][SPLIT], scale, batch_size)  # standardised as in run_cell
+    score = Scorer(model, tasks, split_targets(cell.tasks, data)[0][SPLIT], scale, batch_size)  # standardised as in train_cell
     modalities = list(model.modalities)
     clean_inputs = {m: feed.clean(m) for m in modalities}
     clean = score(clean_inputs)

@@ -7,7 +7,7 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Aligner, AlignerOutput, Encoder, Fuser, ModalityInfo, num_rows, take
+from mmbench.components.base import Aligner, AlignerOutput, Encoder, Fuser, ModalityInfo
 from mmbench.testing.common import (
     ContractError,
     check_deterministic,
@@ -17,6 +17,7 @@ from mmbench.testing.common import (
     check_parameters_registered,
     fail,
 )
+from mmbench.train.inputs import num_rows, take
 
 DEFAULT_DIMS = {"image": 12, "text": 8}
 

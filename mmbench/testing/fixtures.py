@@ -13,7 +13,8 @@ helpers still import and :func:`isolated_plugins` does what the fixture does, as
   no installed ``mmbench-*`` package interferes (name the ones you want in ``entry_points``),
   ``MMBENCH_PLUGINS`` names the given plugins, and plugins are reloaded (:func:`mmbench.plugins.reset`)
   before and after the test. It returns a :class:`PluginSet` (the registries, the plugins' own entries and
-  the problems found); ``strict`` raises :class:`PluginLoadError` on any plugin problem.
+  the problems found); ``strict`` raises :class:`PluginLoadError` on any plugin problem, and when a named
+  plugin or entry point did not load (a misspelled entry-point name gets "did you mean").
 - :func:`run_tiny_grid` runs :data:`TINY_GRID` (built-in ``pid-synthetic``, two epochs, one seed, CPU) with
   overrides, through :func:`mmbench.grid.runner.run_grid`, and returns its summary.
 
@@ -102,12 +103,28 @@ def _load(specs: tuple[str, ...], entry_points: tuple[str, ...], strict: bool) -
     registries = manager.get_registries()  # runs every registration hook, so their problems are reported
     names = tuple(p.name for p in manager.plugin_infos() if not p.builtin)
     loaded = PluginSet(registries, names, manager.problems(), manager.errors())
-    missing = [s for s in specs if not any(n in (s, Path(s).stem) for n in names)]
+    missing = [f"plugin {s!r} was not loaded" for s in specs if not any(n in (s, Path(s).stem) for n in names)]
+    missing += [_missing_entry_point(e) for e in entry_points if e not in names]
     if strict and (loaded.problems or missing):
-        listed = loaded.problems + [f"plugin {s!r} was not loaded" for s in missing if not loaded.problems]
         raise PluginLoadError("plugins loaded with problems (pass strict=False to inspect them):\n  - "
-                                  + "\n  - ".join(listed))
+                              + "\n  - ".join(loaded.problems + missing))
     return loaded
+
+
+def _missing_entry_point(name: str) -> str:
+    """Why an entry point named in ``entry_points`` did not load: a failure (reported with the problems), or
+    no such name in the group (a misspelling: did you mean)."""
+    import difflib
+    from importlib import metadata
+
+    from mmbench.plugins.manager import ENTRY_POINT_GROUP
+
+    installed = sorted({ep.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP)})
+    if name in installed:
+        return f"entry point {name!r} did not load"
+    close = difflib.get_close_matches(name, installed, n=1)
+    hint = f"did you mean {close[0]!r}?" if close else f"installed: {', '.join(installed) or '(none)'}"
+    return f"entry point {name!r} is not installed in group {ENTRY_POINT_GROUP!r}; {hint}"
 
 
 @contextlib.contextmanager

@@ -2,33 +2,56 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Need, Weighting
+from mmbench.components.base import JacobianAggregator, JacobianWeighting, Need, Weighting
 from mmbench.components.checks import weighting_need_problem
 from mmbench.testing.common import ContractError, check_parameters_registered, fail
 
 
+def _loss_step(w: Weighting, losses: Tensor) -> Tensor:
+    leaf = losses.clone().requires_grad_(True)
+    out = w.combine(leaf)
+    value = float(out.detach()) if isinstance(out, Tensor) and out.numel() == 1 else out
+    if isinstance(value, (int, float)) and not math.isfinite(value):  # said first: a NaN is the bug, not its type
+        fail(w, f"combine returned a non-finite objective ({value}) for finite losses {losses.tolist()}",
+             "Check the strategy's divisions, logs and normalisations; the trainer fails such a cell, and the checks "
+             "before training refuse the grid, blaming the strategy.")
+    if not isinstance(out, Tensor) or out.dim() != 0:
+        fail(w, f"combine returned {type(out).__name__} {tuple(getattr(out, 'shape', ()))}, not a 0-dim tensor",
+             "Return the scalar objective, built from the losses tensor, to back-propagate.")
+    out.backward()
+    if leaf.grad is None or not torch.isfinite(leaf.grad).all():
+        fail(w, "combine's result does not depend on the losses", "Build it from the loss tensor.")
+    return leaf.grad.detach().clone()
+
+
 def _step(w: Weighting, losses: Tensor, jac: Tensor) -> Tensor:
+    """One step as the trainer takes it; returns the gradient w.r.t. the losses (loss-only) or the update."""
     if w.need is Need.LOSSES:
-        leaf = losses.clone().requires_grad_(True)
-        out = w.combine(leaf)
-        if out.dim() != 0 or not torch.isfinite(out):
-            fail(w, "combine did not return a finite scalar", "Return the scalar objective to back-propagate.")
-        out.backward()
-        if leaf.grad is None or not torch.isfinite(leaf.grad).all():
-            fail(w, "combine's result does not depend on the losses", "Build it from the loss tensor.")
-        result = leaf.grad.detach().clone()
+        result = _loss_step(w, losses)
+    elif isinstance(w, JacobianWeighting):
+        weights = w.weigh(jac, losses)
+        if not torch.isfinite(weights).all():
+            fail(w, f"jacobian_weights returned non-finite weights {weights.tolist()} for finite inputs",
+                 "Check the strategy's divisions, logs and normalisations.")
+        result = weights.to(jac) @ jac
     else:
+        assert isinstance(w, JacobianAggregator)  # weighting_need_problem has ruled out anything else
         result = w.aggregate(jac, losses)
         if tuple(result.shape) != (jac.shape[1],) or not torch.isfinite(result).all():
-            fail(w, f"aggregate returned {tuple(result.shape)}, expected a finite [{jac.shape[1]}]", "Return one direction.")
+            fail(w, f"aggregate returned {tuple(result.shape)}, expected a finite [{jac.shape[1]}]", "Return one update.")
         result = result.detach().clone()
     if w.wants_post_step_losses:
         w.after_step(losses * 0.9)
+    if w.last_weights is None:
+        if not isinstance(w, JacobianAggregator):
+            fail(w, "last_weights is None", "Only a JacobianAggregator (not a weighted method) may leave it None.")
+        return result
     weights = torch.as_tensor(w.last_weights)
     if tuple(weights.shape) != (w.n_tasks,):
         fail(w, f"last_weights has shape {tuple(weights.shape)}, expected [{w.n_tasks}] (one weight per task)",
@@ -36,6 +59,11 @@ def _step(w: Weighting, losses: Tensor, jac: Tensor) -> Tensor:
     if not torch.isfinite(weights).all():
         fail(w, f"last_weights holds non-finite values {weights.tolist()} for finite losses {losses.tolist()}",
              "Check the strategy's divisions, logs and normalisations; the trainer fails such a cell and blames the strategy.")
+    if w.need is Need.LOSSES and not torch.allclose(weights.to(result), result, rtol=1e-4, atol=1e-6 * float(result.abs().max())):
+        fail(w, f"last_weights {weights.tolist()} are not the factors combine applied to the losses, "
+                f"d objective / d L_t = {result.tolist()}",
+             "Set self.last_weights in combine to the gradient of the objective w.r.t. each task loss "
+             "(the default ones fit only the plain sum).")
     return result
 
 
@@ -43,16 +71,18 @@ def check_weighting(factory: Callable[..., Weighting], n_tasks: int = 3, n_param
                     declared_need: str | None = None, **options: Any) -> None:
     """Check a weighting factory over a few steps with fixed losses and Jacobians.
 
-    Checks the declared need (and that the class implements it: ``combine`` for losses, ``aggregate``
-    for Jacobians; ``declared_need``, the registration metadata's ``need``, must match the class),
-    output shapes, finite results and recorded weights (said in words when they are not), registered
-    parameters, ``end_epoch``, and that ``reset(seed)`` makes a rerun reproduce the same sequence exactly.
+    Checks the declared need (and that the class implements what it calls: ``combine`` for losses,
+    ``jacobian_weights`` / ``gramian_weights`` / ``aggregate`` for Jacobians; ``declared_need``, the
+    registration's optional ``need``, must match the class), output shapes and finite results (said in
+    words when they are not), recorded weights — a loss-only strategy's ``last_weights`` must equal the
+    factors its objective applied, ``∂objective/∂L_t`` — registered parameters, ``end_epoch``, and that
+    ``reset(seed)`` makes a rerun reproduce the same sequence exactly.
     """
     w = factory(n_tasks, seed=0, **options)
     if not isinstance(w, Weighting):
         raise ContractError(f"{factory!r} returned {type(w).__name__}, not an mmbench Weighting")
     if not isinstance(w.need, Need):
-        fail(w, f"need is {w.need!r}", "Declare need as an mmbench.components.base.Need member.")
+        fail(w, f"need is {w.need!r}", "Declare need as an mmbench.Need member.")
     problem = weighting_need_problem(w, declared_need)
     if problem:
         raise ContractError(f"{type(w).__name__}: {problem}")

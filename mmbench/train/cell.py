@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +22,36 @@ from mmbench.plugins.choice import ComponentChoice
 #: hyperparameter names that are training settings; every other name is ``<kind>.<option>``
 #: (``weighting.c``, ``fuser.rank``, ``aligner.temperature``, ``architecture.num_experts``).
 COMPONENT_SLOTS = ("aligner", "fuser", "architecture", "weighting")
+
+_PER_TASK = re.compile(r"(?P<option>.+)\[(?P<index>\d+)\]")
+
+
+def per_task_key(option: str, index: int) -> str:
+    """The hyperparameter name of task ``index``'s entry of a per-task option (``weights[0]``): a search space
+    with ``per_task: true`` gives one Optuna parameter per task, folded back into a list by :func:`fold_per_task`."""
+    return f"{option}[{index}]"
+
+
+def split_per_task(option: str) -> tuple[str, int | None]:
+    """``("weights", 0)`` for ``"weights[0]"``; ``(option, None)`` for an ordinary option."""
+    found = _PER_TASK.fullmatch(option)
+    return (found["option"], int(found["index"])) if found else (option, None)
+
+
+def fold_per_task(options: dict[str, Any]) -> dict[str, Any]:
+    """Tuned options with per-task entries (``weights[0]``, ``weights[1]``, ...) folded into lists (``weights``),
+    in task order."""
+    out: dict[str, Any] = {}
+    entries: dict[str, dict[int, Any]] = {}
+    for key, value in options.items():
+        option, index = split_per_task(key)
+        if index is None:
+            out[key] = value
+        else:
+            entries.setdefault(option, {})[index] = value
+    for option, values in entries.items():
+        out[option] = [values[i] for i in sorted(values)]
+    return out
 
 
 @dataclass(frozen=True)
@@ -121,14 +152,14 @@ class Cell:
         """The component in ``slot`` (``aligner``, ``fuser``, ``architecture``, ``weighting``) with tuned options."""
         choice: ComponentChoice | None = getattr(self, slot)
         prefix = slot + "."
-        tuned = {k[len(prefix):]: v for k, v in self.hparams if k.startswith(prefix)}
+        tuned = fold_per_task({k[len(prefix):]: v for k, v in self.hparams if k.startswith(prefix)})
         return choice.with_options(**tuned) if choice is not None and tuned else choice
 
     def effective_encoder(self, modality: str) -> ComponentChoice:
         choice = dict(self.encoders)[modality]
         prefix = f"encoders.{modality}."
-        tuned = {k[len(prefix):]: v for k, v in self.hparams if k.startswith(prefix)}
+        tuned = fold_per_task({k[len(prefix):]: v for k, v in self.hparams if k.startswith(prefix)})
         return choice.with_options(**tuned) if tuned else choice
 
 
-__all__ = ["COMPONENT_SLOTS", "Cell"]
+__all__ = ["COMPONENT_SLOTS", "Cell", "fold_per_task", "per_task_key", "split_per_task"]

@@ -1,7 +1,8 @@
 """Train one cell end to end: build components from the registries, train, select, score, record.
 
-:func:`train_cell` returns the trained model with everything test-time evaluation needs; the cell
-worker (:mod:`mmbench.grid.worker`) runs robustness on it afterwards. With ``final=False`` (a tuning
+:func:`train_cell` — the one function that trains a cell, for a grid's cells and tuning trials alike —
+returns the trained model with everything test-time evaluation needs; the grid's worker
+(:mod:`mmbench.grid.execution.worker`) runs robustness on it afterwards. With ``final=False`` (a tuning
 trial) only the train and validation splits are prepared and scored: the test split is never read.
 """
 
@@ -14,12 +15,13 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Encoder, to_device
+from mmbench.components.base import Encoder
 from mmbench.data.spec import LoadedDataset
 from mmbench.plugins import get_registry
 from mmbench.provenance import device_description, versions
 from mmbench.train.cell import Cell
 from mmbench.train.features import FeatureCache
+from mmbench.train.inputs import to_device
 from mmbench.train.loop import EpochCallback, SplitTensors, predict, train
 from mmbench.train.memory import peak_mb, reset_peak
 from mmbench.train.metrics import retrieval_metrics, score_tasks
@@ -125,7 +127,7 @@ def train_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Fea
     for s in splits[1:]:
         preds, aligned = predict(model, tensors[s], int(training["batch_size"]))
         metrics[s] = score_tasks(tasks, preds, targets[s], scale)
-        if s == "test" and model.aligner is not None and type(model.aligner).min_modalities >= 2:
+        if s == "test" and model.aligner is not None and type(model.aligner).scores_retrieval:
             mods = sorted(aligned)
             for i, a in enumerate(mods):
                 for b in mods[i + 1:]:
@@ -157,11 +159,7 @@ def train_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: Fea
         "versions": versions(),
         "dataset_notes": list(data.notes),
         "dataset_fingerprint": data.fingerprint,
+        "dataset_provenance": data.provenance,
         "sizes": {s: len(tensors[s]) for s in splits},
     }
     return TrainedCell(cell, model, originals, scale, result)
-
-
-def run_cell(cell: Cell, data: LoadedDataset, device: torch.device, cache: FeatureCache | None = None) -> dict[str, Any]:
-    """Train and score ``cell`` without robustness; the result record (see :func:`train_cell`)."""
-    return train_cell(cell, data, device, cache).result

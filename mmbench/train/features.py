@@ -1,10 +1,12 @@
 """Frozen-encoder feature cache: compute once per (dataset content, split, encoder), reuse everywhere.
 
 Features live in memory for the process and on disk as safetensors (no pickle) under
-``<cache dir>/<key>.safetensors`` (written atomically; a lock file lets parallel workers compute each set
-once while the others wait and read it), where the key hashes the dataset fingerprint, the split, the modality
-and the encoder's ``fingerprint()``. Changing the data or the encoder changes the key. The default
-directory is ``$MMBENCH_CACHE_DIR`` or ``~/.cache/mmbench/features``.
+``<cache dir>/<key>.safetensors`` (written atomically; a lock file lets parallel processes compute each set
+once while the others wait and read it — a grid's driver computes them all with every core before its
+workers start, :func:`mmbench.grid.execution.context.warm_features`), where the key hashes the dataset fingerprint, the split, the modality
+and the encoder's ``fingerprint()``. Changing the data or the encoder changes the key. A file that cannot
+be read (damaged, truncated) is discarded with a warning naming it and the error, and recomputed. The
+default directory is ``$MMBENCH_CACHE_DIR`` or ``~/.cache/mmbench/features``.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import warnings
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -57,7 +60,9 @@ class FeatureCache:
                     self._memory[key] = value
                     self.hits += 1
                     return value
-                except Exception:  # noqa: BLE001 - a damaged file is recomputed
+                except Exception as exc:  # noqa: BLE001 - a damaged file is recomputed
+                    warnings.warn(f"feature cache: discarded {path} (could not be read: {type(exc).__name__}: {exc}); "
+                                  "recomputing its features", RuntimeWarning, stacklevel=2)
                     path.unlink(missing_ok=True)
             return self._compute(key, compute, path)
 

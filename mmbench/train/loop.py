@@ -22,8 +22,10 @@ from typing import Any, Callable, Mapping
 import torch
 from torch import Tensor
 
-from mmbench.components.base import EncoderInputs, Weighting, num_rows, take
+from mmbench.components.base import EncoderInputs, Weighting
 from mmbench.data.spec import TaskInfo
+from mmbench.train.gramian_engine import engine_for
+from mmbench.train.inputs import num_rows, take
 from mmbench.train.metrics import task_loss
 from mmbench.train.model import CellModel, Forward
 from mmbench.train.step import DivergenceError, all_finite, backward, batch_stats_kept, checked_weights
@@ -73,7 +75,7 @@ class TrainReport:
 
 
 def losses_of(fwd: Forward, targets: Mapping[str, Tensor], tasks: list[TaskInfo]) -> Tensor:
-    return torch.stack([task_loss(t.type, fwd.predictions[t.name].float(), targets[t.name]) for t in tasks])
+    return torch.stack([task_loss(t.type, fwd.predictions[t.name].float(), targets[t.name], t.masked) for t in tasks])
 
 
 def _check_finite(losses: Tensor, fwd: Forward, tasks: list[TaskInfo], where: str, weighting: Weighting | None) -> None:
@@ -101,10 +103,6 @@ def evaluate(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_
         for t in tasks:
             preds[t.name].append(fwd.predictions[t.name].float().cpu())
     return float((total / max(n, 1)).mean()), {t: torch.cat(v) for t, v in preds.items()}
-
-
-def evaluate_loss(model: CellModel, data: SplitTensors, tasks: list[TaskInfo], batch_size: int) -> float:
-    return evaluate(model, data, tasks, batch_size)[0]
 
 
 @torch.no_grad()
@@ -169,6 +167,9 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
         return torch.autocast(device.type, dtype=torch.bfloat16) if amp else contextlib.nullcontext()
 
     report = TrainReport()
+    # None: the Jacobian path (mmbench.train.gramian_engine says where the engine is used). Its hooks leave the
+    # model at the end; on an exception they go with the engine when it is collected.
+    engine = engine_for(model, weighting)
     best_state: dict[str, Any] | None = None  # the first epoch always improves (a non-finite one raises)
     for epoch in range(int(training["epochs"])):
         model.train()
@@ -186,7 +187,7 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
             losses = losses_of(fwd, batch.targets, tasks)
             if report.steps == 0 or device.type == "cpu":  # on CUDA the epoch's mean loss is checked instead (no sync per step)
                 _check_finite(losses, fwd, tasks, f"epoch {epoch + 1}, step {report.steps + 1}", weighting)
-            report.backward_passes += backward(model, fwd, losses, weighting, align_weight)
+            report.backward_passes += backward(model, fwd, losses, weighting, align_weight, engine)
             if clip > 0:
                 torch.nn.utils.clip_grad_norm_(params, clip)
             optimizer.step()
@@ -195,11 +196,13 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
                     with torch.no_grad(), autocast(), batch_stats_kept(model):
                         after = model(batch.inputs)  # the same precision as the loss it is compared with
                     weighting.after_step(losses_of(after, batch.targets, tasks).detach())
-                weight_sum.add_(checked_weights(weighting).cpu())
+                applied = checked_weights(weighting)  # None: not a weighted method, no weights in the results
+                if applied is not None:
+                    weight_sum.add_(applied.cpu())
             epoch_losses.add_(losses.detach())
             n_batches += 1
             report.steps += 1
-        if weighting is not None:
+        if weighting is not None and weighting.last_weights is not None:
             report.weight_sum = weight_sum if report.weight_sum is None else report.weight_sum + weight_sum
         mean_losses = (epoch_losses / max(n_batches, 1)).cpu()
         if not torch.isfinite(mean_losses).all():
@@ -226,6 +229,8 @@ def train(model: CellModel, weighting: Weighting | None, train_data: SplitTensor
         if not improved and epoch + 1 - report.best_epoch >= patience:
             report.stopped_by = "patience"
             break
+    if engine is not None:
+        engine.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     return report

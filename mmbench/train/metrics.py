@@ -5,6 +5,8 @@ cross-modal retrieval scores.
 - multilabel: micro-F1 (main), macro-F1
 - regression: MAE (main), RMSE — lower is better
 - retrieval (cross-modal cells with an aligner): Recall@1/5/10 in both directions, MRR
+
+Unlabelled rows (``missing_labels: mask``, :mod:`mmbench.data.missing`) count in no metric and no loss.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import math
 from typing import Mapping, Sequence
 
 import numpy as np
+import torch
 from sklearn import metrics as skm
 from torch import Tensor
 from torch.nn import functional as F
 
-from mmbench.data.spec import LOWER_IS_BETTER, TaskInfo  # noqa: F401 - LOWER_IS_BETTER re-exported
+from mmbench.data.missing import labelled
+from mmbench.data.spec import TaskInfo
 
 
 def _f1_scores(tp: np.ndarray, pred_sum: np.ndarray, true_sum: np.ndarray) -> np.ndarray:
@@ -89,10 +93,17 @@ def task_metrics(task_type: str, predictions: Tensor, targets: Tensor) -> dict[s
 def score_tasks(tasks: Sequence[TaskInfo], predictions: Mapping[str, Tensor], targets: Mapping[str, Tensor],
                 scale: Mapping[str, tuple[float, float]]) -> dict[str, dict[str, float]]:
     """:func:`task_metrics` for every task; regression predictions and targets (standardised for training
-    with ``scale[task] = (mean, std)``) are scored on the original scale."""
+    with ``scale[task] = (mean, std)``) are scored on the original scale. A masked task is scored on its
+    labelled rows only (NaN metrics when a split has none)."""
     out = {}
     for t in tasks:
         p, y = predictions[t.name], targets[t.name].cpu()
+        if t.masked:
+            keep = labelled(y)
+            p, y = p[keep.to(p.device)], y[keep]
+            if not len(y):
+                out[t.name] = {m: math.nan for m in _METRIC_NAMES[t.type]}
+                continue
         if t.name in scale:
             mu, sd = scale[t.name]
             p, y = p * sd + mu, y * sd + mu
@@ -100,13 +111,36 @@ def score_tasks(tasks: Sequence[TaskInfo], predictions: Mapping[str, Tensor], ta
     return out
 
 
-def task_loss(task_type: str, predictions: Tensor, targets: Tensor) -> Tensor:
-    """The training loss per task type: cross-entropy, binary cross-entropy, or MSE (on standardised targets)."""
+_METRIC_NAMES = {"classification": ("accuracy", "macro_f1"), "multilabel": ("micro_f1", "macro_f1"),
+                 "regression": ("mae", "rmse")}
+
+
+def task_loss(task_type: str, predictions: Tensor, targets: Tensor, masked: bool = False) -> Tensor:
+    """The training loss per task type: cross-entropy, binary cross-entropy, or MSE (on standardised targets).
+
+    ``masked``: the targets may hold unlabelled rows (:func:`mmbench.data.missing.labelled`); the loss is
+    the mean over the labelled rows, and exactly 0 (with a zero gradient) when the batch has none."""
+    if masked:
+        return _masked_loss(task_type, predictions, targets)
     if task_type == "classification":
         return F.cross_entropy(predictions, targets)
     if task_type == "multilabel":
         return F.binary_cross_entropy_with_logits(predictions, targets.float())
     return F.mse_loss(predictions.reshape(-1), targets.reshape(-1).float())
+
+
+def _masked_loss(task_type: str, predictions: Tensor, targets: Tensor) -> Tensor:
+    keep = labelled(targets)
+    count = keep.sum().clamp_min(1)
+    if task_type == "classification":  # unlabelled rows hold cross-entropy's ignore_index
+        return F.cross_entropy(predictions, targets, reduction="sum") / count
+    y = torch.where(torch.isnan(targets), torch.zeros_like(targets), targets).float()
+    rows = keep.to(predictions.dtype)
+    if task_type == "multilabel":
+        per_row = F.binary_cross_entropy_with_logits(predictions, y, reduction="none").mean(dim=1)
+    else:
+        per_row = (predictions.reshape(-1) - y.reshape(-1)).square()
+    return (per_row * rows).sum() / count
 
 
 #: cosine similarities within this of the correct one count as ties (float noise on equal embeddings)

@@ -10,9 +10,10 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor
 
-from mmbench.components.base import Encoder, num_rows, take, to_device
+from mmbench.components.base import Encoder
 from mmbench.data.spec import LoadedDataset
 from mmbench.train.features import FeatureCache
+from mmbench.train.inputs import num_rows, take, to_device
 
 SPLITS = ("train", "validation", "test")
 
@@ -57,11 +58,13 @@ def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: to
 
 def split_targets(tasks: Sequence[str], data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:
     """Targets per split for ``tasks``; regression targets standardised with training statistics
-    (returned as ``scale[task] = (mean, std)``, to score on the original scale)."""
+    (returned as ``scale[task] = (mean, std)``, to score on the original scale) over the labelled rows
+    (unlabelled ones stay NaN)."""
     scale: dict[str, tuple[float, float]] = {}
     for t in tasks:
         if data.task_info[t].type == "regression":
             y = torch.as_tensor(data.splits["train"].targets[t], dtype=torch.float32)
+            y = y[~torch.isnan(y)] if data.task_info[t].masked else y
             scale[t] = (float(y.mean()), float(y.std().clamp_min(1e-8)))
     out = {}
     for s in SPLITS:
@@ -75,6 +78,8 @@ def split_targets(tasks: Sequence[str], data: LoadedDataset) -> tuple[dict[str, 
 
 
 def majority_accuracy(targets: Tensor) -> float:
-    """The accuracy of always predicting the most frequent class (the chance level of a classification task)."""
+    """The accuracy of always predicting the most frequent class (the chance level of a classification task),
+    over the labelled rows."""
     y = torch.as_tensor(targets).reshape(-1).long()
+    y = y[y >= 0]  # unlabelled rows (missing_labels: mask) hold a negative sentinel
     return float(torch.bincount(y).max()) / max(len(y), 1) if len(y) else float("nan")

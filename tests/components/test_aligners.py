@@ -49,7 +49,7 @@ def test_contract(entry) -> None:
 def test_shared_width(entry) -> None:
     aligner = entry.create({"image": 12, "text": 8}, dim=16)
     assert aligner.out_dims == {"image": 16, "text": 16}
-    assert aligner.min_modalities == 2
+    assert aligner.scores_retrieval
     default = 8 if entry.name == "dcca" else 64  # DCCA's small default width: see test_dcca_defaults_...
     assert entry.create({"image": 12, "text": 8}).out_dims == {"image": default, "text": default}
 
@@ -71,7 +71,8 @@ def test_options_are_explicit_keyword_parameters_with_json_defaults(entry) -> No
 #: kind -> name -> the options a search space is declared for (InfoNCE's initial temperature, VSE++'s
 #: margin, low-rank fusion's rank; the fuser is checked here with the other spaces this change declared)
 SEARCH_SPACES = {"aligners": {"infonce": {"temperature"}, "vsepp": {"margin"}},
-                 "fusers": {"lowrank-tensor": {"rank"}}}
+                 "fusers": {"lowrank-tensor": {"rank"}, "mbt": {"n_bottlenecks", "fusion_layer"}, "film": {"blocks"},
+                            "embracenet": {"dim"}}}
 
 
 @pytest.mark.parametrize("kind", sorted(SEARCH_SPACES))
@@ -93,7 +94,7 @@ def test_none_passes_through() -> None:
     x = {"text": torch.randn(3, 4), "image": torch.randn(3, 5)}
     aligner = NoAligner({"text": 4, "image": 5})
     out = aligner(x)
-    assert NoAligner.min_modalities == 1 and out.loss is None
+    assert not NoAligner.scores_retrieval and out.loss is None
     assert list(out.features) == ["image", "text"]
     assert all(out.features[m] is x[m] for m in x)
     assert aligner.out_dims == {"image": 5, "text": 4}
@@ -277,3 +278,12 @@ def test_cross_attention_attends_to_the_other_modalities() -> None:
     assert not torch.allclose(out.features["a"], changed.features["a"])  # a's output depends on b
     with pytest.raises(ValueError, match="divisible"):
         CrossAttentionAligner({"a": 3, "b": 4}, dim=10, heads=4)
+
+
+def test_the_old_min_modalities_attribute_fails_with_what_to_change():
+    from mmbench import Aligner, Fuser
+
+    with pytest.raises(TypeError, match="declares min_modalities.*set scores_retrieval = False"):
+        type("OldAligner", (Aligner,), {"min_modalities": 1})
+    with pytest.raises(TypeError, match="declares min_modalities.*drop it"):
+        type("OldFuser", (Fuser,), {"min_modalities": 2})

@@ -16,13 +16,13 @@ import torch
 
 from mmbench.components.base import ModalityInfo
 from mmbench.components.encoders import hub
+from mmbench.components.encoders.hub import ModelIntegrityError
 from mmbench.components.encoders.image import SmallCNN, TimmEncoder
 from mmbench.components.encoders.tabular import IdentityEncoder, MLPEncoder
 from mmbench.components.encoders.text import (
     MINILM_HUB_ID,
     MINILM_REVISION,
     MINILM_SHA256,
-    ModelIntegrityError,
     SentenceTransformerEncoder,
     resolve,
     verify_minilm,
@@ -36,6 +36,7 @@ IMAGE = ModalityInfo("image", "image", (1, 8, 8))
 RGB = ModalityInfo("image", "image", (3, 16, 16))
 TEXT = ModalityInfo("text", "text", ())
 TABLE = ModalityInfo("table", "tabular", (5,))
+AUDIO = ModalityInfo("audio", "audio", (1600,))
 SENTENCES = ["a photo of a zero", "the digit seven", "an even number", "odd"]
 
 
@@ -45,7 +46,7 @@ def _values(info: ModalityInfo, n: int = 6, seed: int = 0):
     return torch.rand(n, *info.shape, generator=torch.Generator().manual_seed(seed))
 
 
-INFOS = {"image": IMAGE, "text": TEXT, "tabular": TABLE}
+INFOS = {"image": IMAGE, "text": TEXT, "tabular": TABLE, "audio": AUDIO}
 
 
 def _kind(entry) -> str:
@@ -55,7 +56,7 @@ def _kind(entry) -> str:
 
 
 def test_the_builtins_are_registered_with_modality_and_description():
-    assert set(BUILTINS) == {"timm", "cnn", "sentence-transformer", "mlp", "identity"}
+    assert set(BUILTINS) == {"timm", "cnn", "sentence-transformer", "mlp", "identity", "logmel-cnn"}
     for entry in BUILTINS.values():
         assert _kind(entry) in INFOS and entry.description
 

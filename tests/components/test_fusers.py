@@ -19,7 +19,8 @@ from mmbench.testing import check_fuser
 
 PLUGIN = "mmbench.components.fusers"
 BUILTINS = [e for e in get_registry("fusers") if e.plugin == PLUGIN]
-EXPECTED = {"concat", "mean", "sum", "late", "late-weighted", "gated", "tensor", "lowrank-tensor", "transformer"}
+EXPECTED = {"concat", "mean", "sum", "late", "late-weighted", "gated", "tensor", "lowrank-tensor", "transformer",
+            "mbt", "film", "embracenet"}  # the last three: tests/components/test_new_fusers.py
 X3 = {"a": 6, "b": 4, "c": 5}
 
 

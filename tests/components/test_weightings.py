@@ -14,13 +14,21 @@ import torch
 from torchjd import aggregation as tja
 from torchjd.scalarization import GeometricMean
 
-from mmbench.components.weightings.torchjd_wrappers import TorchJDWeighting
+from mmbench.components.weightings.gramian_solvers import MinNormWeighting
+from mmbench.components.weightings.torchjd_wrappers import TorchJDStrategy
 from mmbench.plugins import get_registry
+from mmbench.plugins.options import declared_need
 from mmbench.testing import check_weighting
+from mmbench.train.step import shared_update
 
 PLUGIN = "mmbench.components.weightings"
 REQUIRED = {"ew", "uw", "dwa", "rlw", "gls", "famo", "gradnorm", "db-mtl", "mgda", "pcgrad", "cagrad", "imtl-g",
-            "nash-mtl", "aligned-mtl", "upgrad", "gradvac", "graddrop"}
+            "nash-mtl", "aligned-mtl", "upgrad", "gradvac", "graddrop",
+            # issue #24: tuned linear scalarization, and every torchjd 0.18 aggregator and scalarizer
+            "ls", "si-ls", "fairgrad", "sdmgrad", "modo", "excess-mtl", "config", "dualproj", "cr-mogm", "pcd", "krum",
+            "trimmed-mean", "stch", "imtl-l", "cosmos", "pbi"}
+#: strategies that need more than one task, and the fewest they take (with their default options)
+FEWEST_TASKS = {"nash-mtl": 2, "krum": 3, "trimmed-mean": 3}
 
 
 def builtin_entries():
@@ -36,15 +44,19 @@ def test_every_required_name_is_registered_with_metadata():
     assert REQUIRED <= set(entries)
     for entry in entries.values():
         assert entry.description and entry.metadata["reference"]
-        assert entry.metadata["need"] == entry.create(2).need.value, entry.name
+        assert "need" not in entry.metadata, f"{entry.name}: need is declared once, on the class"
+        built = entry.create(max(2, FEWEST_TASKS.get(entry.name, 1)))
+        assert declared_need(entry) == type(built).need.value, entry.name  # read from source, unbuilt
 
 
 @pytest.mark.parametrize("entry", builtin_entries(), ids=lambda e: e.name)
 def test_contract(entry):
     check_weighting(entry.factory)
-    if entry.name == "nash-mtl":  # its bargaining problem is ill-formed for one task: a clear error instead
-        with pytest.raises(ValueError, match="at least 2 tasks"):
-            entry.create(1)
+    fewest = FEWEST_TASKS.get(entry.name, 1)
+    if fewest > 1:  # Nash-MTL's bargaining problem is ill-formed for one task, Krum and the trimmed mean discard
+        with pytest.raises(ValueError, match=f"at least {fewest} tasks"):  # rows: a clear error instead
+            entry.create(fewest - 1)
+        check_weighting(entry.factory, n_tasks=fewest)
     else:
         check_weighting(entry.factory, n_tasks=1)
 
@@ -62,7 +74,7 @@ def test_options_are_explicit_keyword_parameters_with_json_defaults(entry):
         assert p.kind is p.POSITIONAL_OR_KEYWORD, f"{entry.name}: {p} (no *args / **options pass-through)"
         assert p.default is not p.empty, f"{entry.name}: option {p.name} has no default"
         json.dumps(p.default)
-    if issubclass(factory_class(entry), TorchJDWeighting) or entry.metadata["need"] != "losses":
+    if issubclass(factory_class(entry), TorchJDStrategy) or declared_need(entry) != "losses":
         assert "wrt" in {p.name for p in params}
 
 
@@ -76,12 +88,14 @@ def test_search_spaces_name_real_options_with_valid_ranges(entry):
         if "choices" in spec:
             assert default in spec["choices"]
         else:
-            assert set(spec) <= {"low", "high", "log", "int"} and spec["low"] < spec["high"]
+            assert set(spec) <= {"low", "high", "log", "int", "per_task"} and spec["low"] < spec["high"]
             assert spec["low"] <= default <= spec["high"], f"{entry.name}.{name}: default outside the space"
             assert not spec.get("log") or spec["low"] > 0
     json.dumps(space)
     expected = {"dwa": {"temperature"}, "cagrad": {"c"}, "gradnorm": {"alpha"}, "famo": {"lr", "weight_decay"},
-                "gradvac": {"beta"}}
+                "gradvac": {"beta"}, "ls": {"weights"}, "si-ls": {"weights"}, "stch": {"mu"}, "cosmos": {"lambda_"},
+                "pbi": {"theta"}, "fairgrad": {"alpha"}, "cr-mogm": {"alpha"}, "sdmgrad": {"lambda_"}, "modo": {"gamma"},
+                "pcd": {"tau"}, "excess-mtl": {"robust_step_size"}}
     assert set(space) == expected.get(entry.name, set())
 
 
@@ -290,27 +304,29 @@ def test_famo_reset_restores_state():
 
 # --- torchjd wrappers: small gradients and agreement with torchjd --------------------------------
 
-WRAPPERS = sorted(e.name for e in builtin_entries() if issubclass(factory_class(e), TorchJDWeighting))
+WRAPPERS = sorted(e.name for e in builtin_entries() if issubclass(factory_class(e), TorchJDStrategy))
+#: the wrappers with a scaling law A(sJ) = s^k A(J) (``homogeneity`` not None)
+SCALED = [name for name in WRAPPERS if make(name, 3).homogeneity is not None]
 
 
 @pytest.mark.filterwarnings("ignore:You are solving a parameterized problem that is not DPP")
-@pytest.mark.parametrize("name", WRAPPERS)
+@pytest.mark.parametrize("name", SCALED)
 def test_wrappers_follow_their_scaling_law_down_to_tiny_gradients(name):
     """A(sJ) = s^k A(J): torchjd's absolute epsilons (CAGrad/UPGrad's norm_eps = 1e-4 on the Gramian's trace,
     GradVac's 1e-8, Nash-MTL's solver) would zero or distort the update of small gradients."""
     g = torch.Generator().manual_seed(11)
     jacs = [0.3 * torch.randn(3, 6, generator=g) for _ in range(3)]
     w = make(name, 3)
-    k = type(w).homogeneity
+    k = w.homogeneity
     w.reset(0)
-    reference = [(w.aggregate(j, torch.ones(3)), w.last_weights) for j in jacs]
+    reference = [(shared_update(w, j, torch.ones(3)), w.last_weights) for j in jacs]
     for s in (1e-2, 1e-4, 1e-6):
         w.reset(0)
         for j, (result, weights) in zip(jacs, reference):
-            scaled = w.aggregate(j * s, torch.ones(3))
+            scaled = shared_update(w, j * s, torch.ones(3))
             assert scaled.abs().max() > 0, f"{name} returned a zero update at scale {s}"
             assert torch.allclose(scaled / s**k, result, rtol=1e-4, atol=1e-6 * float(result.norm())), (name, s)
-            if name != "graddrop":  # its weights are a least-squares fit, not the aggregator's own
+            if w.last_weights is not None:  # not GradDrop, ConFIG, the trimmed mean: no weights of the rows
                 assert torch.allclose(w.last_weights * s ** (1 - k), weights, rtol=1e-4, atol=1e-6), (name, s)
 
 
@@ -323,6 +339,16 @@ DIRECT = {
     "gradvac": lambda n: tja.GradVac(),
     "graddrop": lambda n: tja.GradDrop(),
     "nash-mtl": lambda n: tja.NashMTL(n_tasks=n),
+    # torchjd 0.18's other aggregators and weightings (issue #24); stateful ones over the same sequence
+    "fairgrad": lambda n: tja.FairGrad(alpha=1.0),
+    "dualproj": lambda n: tja.DualProj(),
+    "cr-mogm": lambda n: tja.GramianWeightedAggregator(tja.CRMOGMWeighting(MinNormWeighting(), alpha=0.9)),
+    "modo": lambda n: tja.GramianWeightedAggregator(tja.MoDoWeighting()),
+    "pcd": lambda n: tja.PCD(),
+    "excess-mtl": lambda n: tja.ExcessMTL(),
+    "config": lambda n: tja.ConFIG(),
+    "krum": lambda n: tja.Krum(n_byzantine=0),
+    "trimmed-mean": lambda n: tja.TrimmedMean(trim_number=1),
 }
 
 
@@ -338,11 +364,11 @@ def test_wrapper_agrees_with_torchjd(name):
         jac = torch.randn(3, 6, generator=g)
         torch.manual_seed(int(torch.randint(0, 2**62, (1,), generator=draws)))
         expected = direct(jac / jac.norm()) if name == "nash-mtl" else direct(jac)
-        result = w.aggregate(jac, torch.ones(3))
+        result = shared_update(w, jac, torch.ones(3))
         assert torch.allclose(result, expected, rtol=1e-5, atol=1e-6), name
-        if name != "graddrop":  # masked per coordinate: outside the rows' span, so weights are a least-squares fit
+        if w.last_weights is not None:  # not GradDrop, ConFIG, the trimmed mean (per coordinate: no weights of the rows)
             assert torch.allclose(w.last_weights @ jac, result, atol=1e-5)  # the recorded weights give the result
-    fresh = make("nash-mtl", 3).aggregate(jac, torch.ones(3))
+    fresh = shared_update(make("nash-mtl", 3), jac, torch.ones(3))
     assert torch.allclose(fresh, tja.NashMTL(n_tasks=3)(jac), rtol=1e-5, atol=1e-6)  # direction is scale-free
 
 
@@ -351,5 +377,74 @@ def test_wrappers_leave_the_global_generator_alone():
     expected = torch.rand(3)
     torch.manual_seed(0)
     for name in ("pcgrad", "gradvac", "graddrop"):
-        make(name, 3).aggregate(torch.randn(3, 6, generator=torch.Generator().manual_seed(1)), torch.ones(3))
+        shared_update(make(name, 3), torch.randn(3, 6, generator=torch.Generator().manual_seed(1)), torch.ones(3))
     assert torch.equal(torch.rand(3), expected)
+
+
+# --- the plugin-facing contract: weights returned and recorded, old plugins told what to change -------
+
+def test_jacobian_weightings_return_the_weights_they_record():
+    from mmbench import JacobianWeighting
+
+    class Halve(JacobianWeighting):
+        def jacobian_weights(self, jacobian, losses):
+            return torch.full((self.n_tasks,), 0.5)
+
+    jac = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    w = Halve(3)
+    assert torch.allclose(shared_update(w, jac, torch.ones(3)), 0.5 * jac.sum(dim=0))
+    assert torch.equal(w.last_weights, torch.full((3,), 0.5))  # recorded by the base class: exactly the applied ones
+    check_weighting(Halve)
+
+    class Wrong(JacobianWeighting):
+        def jacobian_weights(self, jacobian, losses):
+            return torch.ones(self.n_tasks + 1)
+
+    with pytest.raises(ValueError, match=r"Wrong.jacobian_weights returned shape \(4,\); expected \[3\]"):
+        Wrong(3).weigh(jac, torch.ones(3))
+
+
+def test_the_old_direction_returning_api_fails_with_what_to_change():
+    from mmbench import GramianWeighting, JacobianAggregator, JacobianWeighting, Need, Weighting
+
+    for base in (JacobianWeighting, GramianWeighting, Weighting):
+        with pytest.raises(TypeError, match=r"defines aggregate\(jacobian, losses\) -> direction.*implement "
+                                            r"jacobian_weights\(jacobian, losses\) -> \[T\].*JacobianAggregator"):
+            type("OldStyle", (base,), {"need": Need.PARAM_JACOBIAN, "aggregate": lambda self, j, l: j.sum(dim=0)})
+
+    class Summed(JacobianAggregator):  # an update that is not a weighting keeps aggregate, honestly
+        def aggregate(self, jacobian, losses):
+            return jacobian.sum(dim=0)
+
+    check_weighting(Summed)
+    assert Summed(2).last_weights is None
+    code = "from mmbench.components.weightings._jacobian import JacobianWeighting"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "ImportError" in proc.stderr and "use `from mmbench import JacobianWeighting`" in proc.stderr
+
+
+def test_check_weighting_compares_last_weights_with_the_applied_loss_factors():
+    from mmbench import Weighting
+    from mmbench.testing import ContractError
+
+    class Doubled(Weighting):  # weights every loss by 2 but never says so: last_weights stays the default ones
+        def combine(self, losses):
+            return 2 * losses.sum()
+
+    with pytest.raises(ContractError, match=r"last_weights \[1.0, 1.0, 1.0\] are not the factors combine applied"):
+        check_weighting(Doubled)
+
+    class Honest(Doubled):
+        def combine(self, losses):
+            self.last_weights = torch.full((self.n_tasks,), 2.0)
+            return 2 * losses.sum()
+
+    check_weighting(Honest)
+
+    class Infinite(Weighting):
+        def combine(self, losses):
+            return losses.sum() * float("inf")
+
+    with pytest.raises(ContractError, match="combine returned a non-finite objective"):
+        check_weighting(Infinite)

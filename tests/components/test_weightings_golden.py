@@ -12,9 +12,10 @@ from torchjd import aggregation as tja
 
 from mmbench.components.base import Need
 from mmbench.components.weightings.gramian_solvers import cagrad_weights, min_norm_weights
-from mmbench.components.weightings.torchjd_wrappers import TorchJDWeighting
+from mmbench.components.weightings.torchjd_wrappers import TorchJDAggregator
 from mmbench.plugins import get_registry
 from mmbench.testing import check_weighting
+from mmbench.train.step import shared_update
 
 G1, G2 = [1.0, 0.0], [-0.5, 1.0]  # conflicting: g1·g2 = -0.5
 CONFLICT = torch.tensor([G1, G2])
@@ -56,13 +57,13 @@ def two_task_min_norm(g1: torch.Tensor, g2: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize("solver", ["nnls", "frank-wolfe"])
 def test_mgda_two_tasks_is_the_closed_form(solver):
     w = make("mgda", solver=solver)
-    result = w.aggregate(CONFLICT, LOSSES2)
+    result = shared_update(w, CONFLICT, LOSSES2)
     assert torch.allclose(result, torch.tensor([4 / 13, 6 / 13]), atol=1e-6)  # γ = 7/13
     assert torch.allclose(w.last_weights, torch.tensor([7 / 13, 6 / 13]), atol=1e-6)
     assert torch.allclose(result @ CONFLICT[0], result @ CONFLICT[1], atol=1e-6)  # equal progress on both tasks
     for jac in jacobians(6, t=2, dtype=torch.float64) + [torch.tensor([[2.0, 1.0], [0.5, 0.2]], dtype=torch.float64)]:
         expected = two_task_min_norm(jac[0], jac[1])  # the last pair clips γ to 0
-        assert torch.allclose(w.aggregate(jac, LOSSES2), expected, atol=1e-6 * jac.norm())
+        assert torch.allclose(shared_update(w, jac, LOSSES2), expected, atol=1e-6 * jac.norm())
 
 
 @pytest.mark.parametrize("jac", [INTERIOR, EDGE], ids=["interior", "edge"])
@@ -70,7 +71,7 @@ def test_mgda_three_tasks_match_the_scipy_qp_solution(jac):
     gram = (jac @ jac.T).numpy()
     w_qp = simplex_minimum(lambda w: w @ gram @ w, 3)
     w = make("mgda", 3)
-    assert np.allclose(w.aggregate(jac, torch.ones(3)).numpy(), w_qp @ jac.numpy(), atol=1e-6)
+    assert np.allclose(shared_update(w, jac, torch.ones(3)).numpy(), w_qp @ jac.numpy(), atol=1e-6)
     assert np.allclose(w.last_weights.numpy(), w_qp, atol=1e-6)
     if jac is EDGE:
         assert w_qp[2] < 1e-9  # the case Frank–Wolfe (no away steps) only approaches sublinearly
@@ -79,7 +80,7 @@ def test_mgda_three_tasks_match_the_scipy_qp_solution(jac):
 def test_mgda_frank_wolfe_default_tolerance_reaches_the_interior_solution():
     gram = (INTERIOR @ INTERIOR.T).numpy()
     expected = simplex_minimum(lambda w: w @ gram @ w, 3) @ INTERIOR.numpy()
-    result = make("mgda", 3, solver="frank-wolfe").aggregate(INTERIOR, torch.ones(3))
+    result = shared_update(make("mgda", 3, solver="frank-wolfe"), INTERIOR, torch.ones(3))
     assert np.allclose(result.numpy(), expected, atol=1e-6)  # torchjd's epsilon=1e-3 stops ~1e-3 away
 
 
@@ -97,7 +98,7 @@ def test_pcgrad_matches_the_closed_form_projection():
     g1_pc = g1 - (g1 @ g2) / (g2 @ g2) * g2  # onto the normal plane of g2: [0.8, 0.4]
     g2_pc = g2 - (g2 @ g1) / (g1 @ g1) * g1  # onto the normal plane of g1: [0.0, 1.0]
     w = make("pcgrad")
-    result = w.aggregate(CONFLICT, LOSSES2)
+    result = shared_update(w, CONFLICT, LOSSES2)
     assert torch.allclose(result, g1_pc + g2_pc) and torch.allclose(result, torch.tensor([0.8, 1.4]))
     assert torch.allclose(w.last_weights, torch.tensor([1.5, 1.4]))  # g1_pc + g2_pc = 1.5 g1 + 1.4 g2
 
@@ -119,7 +120,7 @@ def test_cagrad_matches_a_tight_scipy_solution(t):
     w = make("cagrad", t)
     for jac in jacobians(8, t=t, p=7, seed=t, dtype=torch.float64):
         expected = cagrad_reference(jac)
-        assert np.allclose(w.aggregate(jac, torch.ones(t)).numpy(), expected, atol=1e-6 * np.linalg.norm(expected))
+        assert np.allclose(shared_update(w, jac, torch.ones(t)).numpy(), expected, atol=1e-6 * np.linalg.norm(expected))
 
 
 def test_cagrad_agrees_with_torchjd_within_torchjds_solver_accuracy():
@@ -129,21 +130,21 @@ def test_cagrad_agrees_with_torchjd_within_torchjds_solver_accuracy():
         w = make("cagrad", t)
         for jac in jacobians(10, t=t, p=7, seed=10 + t, dtype=torch.float64):
             expected = tja.CAGrad(c=0.4)(jac)
-            errors.append(float((w.aggregate(jac, torch.ones(t)) - expected).norm() / expected.norm()))
-            assert torch.allclose(w.last_weights @ jac, w.aggregate(jac, torch.ones(t)))
+            errors.append(float((shared_update(w, jac, torch.ones(t)) - expected).norm() / expected.norm()))
+            assert torch.allclose(w.last_weights @ jac, shared_update(w, jac, torch.ones(t)))
     assert max(errors) < 3e-4 and float(np.median(errors)) < 2e-5
 
 
 def test_cagrad_special_cases():
     jac = jacobians(1, dtype=torch.float64)[0]
-    assert torch.allclose(make("cagrad", 3, c=0.0).aggregate(jac, torch.ones(3)), jac.mean(dim=0))  # c = 0: the mean
+    assert torch.allclose(shared_update(make("cagrad", 3, c=0.0), jac, torch.ones(3)), jac.mean(dim=0))  # c = 0: the mean
     stationary = torch.tensor([[1.0, 0.0], [-1.0, 0.0]], dtype=torch.float64)  # g0 = 0: nothing to improve
-    assert torch.equal(make("cagrad", c=0.4).aggregate(stationary, LOSSES2), torch.zeros(2, dtype=torch.float64))
+    assert torch.equal(shared_update(make("cagrad", c=0.4), stationary, LOSSES2), torch.zeros(2, dtype=torch.float64))
     pareto = torch.tensor([[1.0, 0.0], [-1.0, 0.5], [0.0, -1.0]], dtype=torch.float64)  # 0 inside the hull
     assert torch.equal(tja.CAGrad(c=2.0)(pareto), torch.zeros(2, dtype=torch.float64))  # c ≥ 1: the ball holds 0
-    assert torch.allclose(make("cagrad", 3, c=2.0).aggregate(pareto, torch.ones(3)), torch.zeros(2, dtype=torch.float64))
+    assert torch.allclose(shared_update(make("cagrad", 3, c=2.0), pareto, torch.ones(3)), torch.zeros(2, dtype=torch.float64))
     wide = torch.tensor([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [1.0, 1.0, 0.0], [-1.0, 0.5, 0.0]], dtype=torch.float64)
-    assert np.allclose(make("cagrad", 4).aggregate(wide, torch.ones(4)).numpy(), cagrad_reference(wide), atol=1e-6)
+    assert np.allclose(shared_update(make("cagrad", 4), wide, torch.ones(4)).numpy(), cagrad_reference(wide), atol=1e-6)
     assert torch.equal(cagrad_weights(torch.zeros(2, 2), c=0.4), torch.zeros(2))
 
 
@@ -154,16 +155,16 @@ def test_gradvac_follows_the_papers_update_on_two_tasks():
     w = make("gradvac", beta=0.5)
     g1, g2 = CONFLICT.double()
     phi = float(g1 @ g2 / (g1.norm() * g2.norm()))
-    first = w.aggregate(CONFLICT, LOSSES2)  # φ̂ = 0: the correction is PCGrad's projection
+    first = shared_update(w, CONFLICT, LOSSES2)  # φ̂ = 0: the correction is PCGrad's projection
     assert torch.allclose(first, torch.tensor([0.8, 1.4]), atol=1e-6)
     target = 0.5 * phi
     expected = torch.zeros(2, dtype=torch.float64)
     for gi, gj in ((g1, g2), (g2, g1)):
         a = gi.norm() * (target * math.sqrt(1 - phi**2) - phi * math.sqrt(1 - target**2)) / (gj.norm() * math.sqrt(1 - target**2))
         expected += gi + a * gj
-    assert torch.allclose(w.aggregate(CONFLICT, LOSSES2).double(), expected, atol=1e-6)
+    assert torch.allclose(shared_update(w, CONFLICT, LOSSES2).double(), expected, atol=1e-6)
     w.reset()
-    assert torch.allclose(w.aggregate(CONFLICT, LOSSES2), first)
+    assert torch.allclose(shared_update(w, CONFLICT, LOSSES2), first)
 
 
 def test_graddrop_keeps_one_sign_per_coordinate():
@@ -171,10 +172,10 @@ def test_graddrop_keeps_one_sign_per_coordinate():
     positive, negative = jac.clamp(min=0).sum(dim=0), jac.clamp(max=0).sum(dim=0)
     w = make("graddrop", 3)
     for _ in range(10):
-        result = w.aggregate(jac, torch.ones(3))
+        result = shared_update(w, jac, torch.ones(3))
         assert torch.all((result == positive) | (result == negative))
         assert result[0] == jac[:, 0].sum() and result[2] == jac[:, 2].sum()  # one sign only: nothing dropped
-    leaky = make("graddrop", 3, leak=[1.0, 1.0, 1.0]).aggregate(jac, torch.ones(3))
+    leaky = shared_update(make("graddrop", 3, leak=[1.0, 1.0, 1.0]), jac, torch.ones(3))
     assert torch.allclose(leaky, jac.sum(dim=0))  # full leak: the plain sum
     with pytest.raises(ValueError, match="one value per task"):
         make("graddrop", 3, leak=[0.5])
@@ -187,7 +188,7 @@ def test_graddrop_and_gradvac_draw_from_the_weighting_generator():
         torch.manual_seed(0)
         a, b = make(name, 3, seed=4), make(name, 3, seed=4)
         for jac in jacobians(3):
-            assert torch.equal(a.aggregate(jac, torch.ones(3)), b.aggregate(jac, torch.ones(3)))
+            assert torch.equal(shared_update(a, jac, torch.ones(3)), shared_update(b, jac, torch.ones(3)))
         assert torch.equal(torch.rand(3), expected)  # the global stream is untouched
 
 
@@ -195,23 +196,24 @@ def test_graddrop_and_gradvac_draw_from_the_weighting_generator():
 
 def test_upgrad_never_conflicts_with_any_task():
     for jac in [CONFLICT, *jacobians(4)]:
-        result = make("upgrad", jac.shape[0]).aggregate(jac, torch.ones(jac.shape[0]))
+        result = shared_update(make("upgrad", jac.shape[0]), jac, torch.ones(jac.shape[0]))
         assert (jac @ result >= -1e-5).all()
 
 
 def test_nash_mtl_reset_restores_state():
     w, fresh = make("nash-mtl", 3), make("nash-mtl", 3)
-    first = [w.aggregate(j, torch.ones(3)) for j in jacobians()]
+    first = [shared_update(w, j, torch.ones(3)) for j in jacobians()]
     assert w.aggregator.weighting.step > 0
     w.reset()
     assert w.aggregator.weighting.step == 0
-    again = [w.aggregate(j, torch.ones(3)) for j in jacobians()]
-    reference = [fresh.aggregate(j, torch.ones(3)) for j in jacobians()]
+    again = [shared_update(w, j, torch.ones(3)) for j in jacobians()]
+    reference = [shared_update(fresh, j, torch.ones(3)) for j in jacobians()]
     for a, b, c in zip(first, again, reference):
         assert torch.equal(a, b) and torch.equal(b, c)
 
 
-@pytest.mark.parametrize("name", ["gradnorm", "mgda", "upgrad", "cagrad", "gradvac", "graddrop"])
+@pytest.mark.parametrize("name", ["gradnorm", "mgda", "upgrad", "cagrad", "gradvac", "graddrop", "fairgrad", "dualproj",
+                                  "cr-mogm", "sdmgrad", "modo", "pcd", "config", "krum", "trimmed-mean"])
 def test_contract_with_the_representation_jacobian(name):
     check_weighting(get_registry("weightings").get(name).factory, wrt="representation")
 
@@ -227,15 +229,16 @@ def test_wrt_option_sets_the_need():
         make("db-mtl", wrt="representation")
 
 
-def test_non_weighted_aggregators_record_least_squares_weights():
-    class ConFIG(TorchJDWeighting):  # not a WeightedAggregator in torchjd
+def test_non_weighted_aggregators_return_the_update_and_record_no_weights():
+    class ConFIG(TorchJDAggregator):  # not a WeightedAggregator in torchjd
         aggregator_cls = "ConFIG"
-        rescale = False
 
     w = ConFIG(2)
-    result = w.aggregate(CONFLICT, LOSSES2)
+    result = shared_update(w, CONFLICT, LOSSES2)
     assert torch.equal(result, tja.ConFIG()(CONFLICT))
-    assert torch.allclose(w.last_weights @ CONFLICT, result, atol=1e-5)
+    assert w.last_weights is None  # not a weighted method: no least-squares stand-in
+    drop = make("graddrop")
+    assert shared_update(drop, CONFLICT, LOSSES2).shape == (2,) and drop.last_weights is None
 
 
 # --- hand-written strategies ------------------------------------------------------------------
@@ -244,14 +247,14 @@ def test_gradnorm_matches_hand_computed_steps():
     jac = torch.tensor([[3.0, 4.0], [0.0, 1.0]])  # gradient norms 5 and 1
     w = make("gradnorm", alpha=1.5, lr=0.1)
     # step 1: L(0) = L, so r = [1, 1]; norms [5, 1], target mean = 3; sign(n - target) = [+1, -1]
-    result = w.aggregate(jac, torch.tensor([2.0, 1.0]))
+    result = shared_update(w, jac, torch.tensor([2.0, 1.0]))
     assert torch.allclose(result, torch.tensor([3.0, 5.0]))
     assert torch.allclose(w.last_weights, torch.ones(2))
     # w <- [1 - 0.1*5, 1 + 0.1*1] = [0.5, 1.1], renormalised to sum 2
     assert torch.allclose(w.weights, torch.tensor([0.625, 1.375]))
     # step 2: L~ = [0.5, 1], r = [2/3, 4/3]; norms [3.125, 1.375], mean 2.25;
     # targets 2.25 * r^1.5 = [1.2247, 3.4641]; sign = [+1, -1]; w <- [0.125, 1.475] -> sum 2
-    result = w.aggregate(jac, torch.tensor([1.0, 1.0]))
+    result = shared_update(w, jac, torch.tensor([1.0, 1.0]))
     assert torch.allclose(result, 0.625 * jac[0] + 1.375 * jac[1])
     assert torch.allclose(w.weights, torch.tensor([0.15625, 1.84375]))
     w.reset()
@@ -263,11 +266,11 @@ def test_db_mtl_matches_hand_computed_step():
     w = make("db-mtl")
     # log-loss gradients g/L = [[1.5, 2], [0, 1]]; buffer 0.1 * that (from zero, beta 0.9);
     # norms [0.25, 0.1]; alpha = [1, 2.5]; direction [0.15, 0.2] + 2.5 * [0, 0.1]
-    result = w.aggregate(jac, torch.tensor([2.0, 1.0]))
+    result = shared_update(w, jac, torch.tensor([2.0, 1.0]))
     assert torch.allclose(result, torch.tensor([0.15, 0.45]), atol=1e-6)
     assert torch.allclose(w.last_weights, torch.tensor([1.0, 2.5]), atol=1e-6)
     # step 2 with the same inputs: buffer = g + 0.9 (0.1 g - g) = 0.19 g
-    result = w.aggregate(jac, torch.tensor([2.0, 1.0]))
+    result = shared_update(w, jac, torch.tensor([2.0, 1.0]))
     assert torch.allclose(result, torch.tensor([0.285, 0.855]), atol=1e-6)
     w.reset()
     assert w.grad_buffer is None and w.steps == 0
@@ -284,3 +287,119 @@ def test_db_mtl_heads_get_the_log_loss_gradient():
     (grad,) = torch.autograd.grad(loss, head)
     assert torch.allclose(w.task_parameter_weights(loss.detach().reshape(1))[0] * grad, log_grad)
     assert make("mgda", 3).task_parameter_weights(losses) is None  # others keep the plain gradient
+
+
+# --- torchjd 0.18's other gradient strategies (issue #24) ---------------------------------------
+
+def test_sdmgrad_is_torchjds_weighting_on_the_gramian():
+    # float64: its inner loop (20 projected SGD steps, lr 10) amplifies float32 rounding to ~1e-4 (so it is not in
+    # test_wrapper_agrees_with_torchjd, which compares in float32). Exact on its input J / ||J|| (trace-normalised
+    # Gramian); on J itself only torchjd's absolute 1e-8 differs
+    w = make("sdmgrad", 3)
+    on_input, on_raw = (tja.GramianWeightedAggregator(tja.SDMGradWeighting()) for _ in range(2))
+    for jac in jacobians(4, dtype=torch.float64):
+        result = shared_update(w, jac, torch.ones(3))
+        assert torch.allclose(result, on_input(jac / jac.norm()) * jac.norm(), rtol=1e-10, atol=1e-12)
+        assert torch.allclose(result, on_raw(jac), atol=1e-5)
+        assert torch.allclose(w.last_weights.sum(), torch.tensor(1.0, dtype=torch.float64))  # on the simplex
+
+
+def test_modo_takes_one_projected_gradient_step_per_call():
+    # Chen et al. 2024, eq. 2.9a with rho: lambda <- proj_simplex(lambda - gamma (G lambda + rho lambda)), from uniform
+    w = make("modo", 2, gamma=0.1, rho=0.1)
+    gram = CONFLICT @ CONFLICT.T  # [[1, -0.5], [-0.5, 1.25]]
+    step = torch.full((2,), 0.5) - 0.1 * (gram @ torch.full((2,), 0.5) + 0.1 * torch.full((2,), 0.5))
+    expected = step + (1 - step.sum()) / 2  # interior: the projection shifts both equally
+    assert torch.allclose(shared_update(w, CONFLICT, LOSSES2), expected @ CONFLICT, atol=1e-6)
+    assert torch.allclose(w.last_weights, expected, atol=1e-6)
+    w.reset()
+    assert torch.allclose(w.weigh(CONFLICT, LOSSES2), expected, atol=1e-6)  # reset: from uniform again
+
+
+def test_fairgrad_solves_the_alpha_fair_equation():
+    for alpha in (0.5, 1.0, 2.0):
+        w = make("fairgrad", 3, alpha=alpha)
+        for jac in jacobians(2, dtype=torch.float64):
+            weights = w.weigh(jac, torch.ones(3))
+            gram = jac @ jac.T  # Ban & Ji 2024, eq. 4: G w = w^(-1/alpha), w > 0
+            assert torch.all(weights > 0)
+            assert torch.allclose(gram @ weights, weights ** (-1 / alpha), rtol=1e-5), alpha
+    uniform = make("fairgrad", 3, alpha=0.0).weigh(jacobians(1)[0], torch.ones(3))
+    assert torch.allclose(uniform, torch.full((3,), 1 / 3))  # alpha 0: linear scalarization with uniform weights
+
+
+def test_dualproj_is_the_mean_when_nothing_conflicts_and_never_conflicts():
+    aligned = torch.tensor([[1.0, 0.2], [0.8, 0.1]])
+    assert torch.allclose(shared_update(make("dualproj"), aligned, LOSSES2), aligned.mean(dim=0), atol=1e-6)
+    for jac in [CONFLICT, *jacobians(4)]:
+        assert (jac @ shared_update(make("dualproj", jac.shape[0]), jac, torch.ones(jac.shape[0])) >= -1e-5).all()
+
+
+def test_cr_mogm_is_an_ema_of_its_base_weights():
+    jacs = jacobians(3, dtype=torch.float64)
+    w, base = make("cr-mogm", 3, base="upgrad", alpha=0.7), make("upgrad", 3)
+    direct = tja.GramianWeightedAggregator(tja.CRMOGMWeighting(tja.UPGradWeighting(), alpha=0.7))  # torchjd's own
+    smoothed = None
+    for jac in jacs:
+        raw = base.weigh(jac, torch.ones(3))
+        smoothed = raw if smoothed is None else 0.7 * smoothed + 0.3 * raw  # the first step unsmoothed
+        assert torch.allclose(w.weigh(jac, torch.ones(3)), smoothed, atol=1e-6)
+        assert torch.allclose(smoothed @ jac, direct(jac), atol=1e-5)
+    assert type(make("cr-mogm", 3).aggregator.gramian_weighting.weighting).__name__ == "MinNormWeighting"  # mgda default
+    with pytest.raises(ValueError, match="base"):
+        make("cr-mogm", 3, base="pcgrad")
+
+
+def test_pcd_follows_the_primary_task_when_nothing_conflicts():
+    # no constraint active: the update is the first task's gradient (rescaled to its norm)
+    jac = torch.tensor([[1.0, 0.0, 0.0], [0.5, 1.0, 0.0], [0.5, 0.0, 1.0]], dtype=torch.float64)
+    assert torch.allclose(shared_update(make("pcd", 3), jac, torch.ones(3)), jac[0], atol=1e-9)
+    result = shared_update(make("pcd", 2), CONFLICT.double(), LOSSES2.double())  # g2 conflicts: it gets tau of its progress
+    assert result @ CONFLICT[1].double() > 0 and torch.isclose(result.norm(), CONFLICT[0].double().norm())
+
+
+def test_krum_selects_the_gradient_closest_to_the_others():
+    jac = torch.tensor([[1.0, 0.0], [1.1, 0.1], [0.9, -0.1], [-5.0, 8.0]])  # the last is an outlier
+    w = make("krum", 4, n_byzantine=1)
+    assert torch.equal(shared_update(w, jac, torch.ones(4)), jac[0])  # nearest two neighbours closest in sum
+    assert torch.equal(w.last_weights, torch.tensor([1.0, 0.0, 0.0, 0.0]))
+    multi = make("krum", 4, n_byzantine=1, n_selected=3)
+    assert torch.allclose(shared_update(multi, jac, torch.ones(4)), jac[:3].mean(dim=0))
+    with pytest.raises(ValueError, match="at least 4 tasks"):
+        make("krum", 3, n_byzantine=1)
+
+
+def test_trimmed_mean_drops_the_extremes_per_coordinate():
+    jac = torch.tensor([[1.0, -3.0], [2.0, 5.0], [10.0, 0.0]])
+    w = make("trimmed-mean", 3)
+    assert torch.equal(shared_update(w, jac, torch.ones(3)), torch.tensor([2.0, 0.0]))  # the median of each column
+    assert w.last_weights is None
+    assert torch.allclose(shared_update(make("trimmed-mean", 3, trim_number=0), jac, torch.ones(3)), jac.mean(dim=0))
+
+
+def test_config_has_equal_cosine_with_every_task_and_no_weights():
+    w = make("config", 3)
+    for jac in jacobians(3):
+        update = shared_update(w, jac, torch.ones(3))
+        cosines = torch.nn.functional.cosine_similarity(jac, update.unsqueeze(0))
+        assert torch.allclose(cosines, cosines.mean().expand(3), atol=1e-5) and cosines.min() > 0
+        assert w.last_weights is None
+
+
+def test_excess_mtl_weights_follow_the_excess_risk_update():
+    # He et al. 2024, eqs. 6-9 (torchjd's form): S += g^2; E_i = sum g_i^2 / sqrt(S_i + 1e-7); the first call's
+    # E is the baseline; w <- softmax(log w + eta E / E0) from uniform
+    jacs = jacobians(2, dtype=torch.float64)
+    w = make("excess-mtl", 3, robust_step_size=0.5)
+    total, weights, baseline = torch.zeros_like(jacs[0]), torch.full((3,), 1 / 3, dtype=torch.float64), None
+    for jac in jacs:
+        total = total + jac**2
+        excess = (jac**2 / torch.sqrt(total + 1e-7)).sum(dim=1)
+        if baseline is None:
+            baseline = excess
+        else:
+            excess = excess / (baseline + 1e-7)
+        weights = torch.softmax(torch.log(weights) + 0.5 * excess, dim=0)
+        assert torch.allclose(w.weigh(jac, torch.ones(3)), weights, atol=1e-9)
+    with pytest.raises(ValueError, match="params"):
+        make("excess-mtl", 3, wrt="representation")

@@ -16,7 +16,7 @@ from mmbench.robustness import evaluate as evaluate_module
 from mmbench.robustness.evaluate import evaluate_robustness
 from mmbench.robustness.scores import relative_robustness
 from mmbench.robustness.tabular import GaussianNoise
-from mmbench.grid.worker import execute_cell as run_cell
+from mmbench.grid.execution.worker import cell_result as run_cell
 from mmbench.train.features import FeatureCache
 
 CPU = torch.device("cpu")

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mmbench.leaderboard import build
+from mmbench.leaderboard.board import build
 from mmbench.store import ResultStore
 
 LEVELS = [0.0, 0.5, 1.0]

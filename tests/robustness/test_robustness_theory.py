@@ -12,7 +12,7 @@ import torch
 from mmbench.data.loading import load, resolve
 from mmbench.grid.cells import Cell
 from mmbench.grid.config import DEFAULT_TRAINING, ComponentChoice
-from mmbench.grid.worker import execute_cell as run_cell
+from mmbench.grid.execution.worker import cell_result as run_cell
 from mmbench.train.features import FeatureCache
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from mmbench.components.base import AlignerOutput, Aligner, Need, Weighting
+from mmbench.components.base import AlignerOutput, Aligner, JacobianAggregator, JacobianWeighting
 from mmbench.data.spec import TaskInfo
 from mmbench.plugins import get_registry
 from mmbench.train.model import CachedFeatures, CellModel
@@ -52,14 +52,11 @@ def test_representation_strategies_update_parameters_after_the_representation():
     assert torch.allclose(got, expected, atol=1e-6)
 
 
-class _Halving(Weighting):
-    """A test strategy: weights 0.5 each (sum 1), aggregated as 0.5 · Σ rows."""
+class _Halving(JacobianWeighting):
+    """A test strategy: weights 0.5 each (sum 1), so the update is 0.5 · Σ rows."""
 
-    need = Need.PARAM_JACOBIAN
-
-    def aggregate(self, jacobian, losses):
-        self.last_weights = torch.full((self.n_tasks,), 0.5)
-        return 0.5 * jacobian.sum(dim=0)
+    def jacobian_weights(self, jacobian, losses):
+        return torch.full((self.n_tasks,), 0.5)
 
 
 class _ConstantAligner(Aligner):
@@ -164,3 +161,30 @@ def test_batch_stats_kept_restores_every_buffer():
         norm(torch.randn(5, 3) + 4)
         assert not torch.equal(norm.running_mean, before["running_mean"])
     assert all(torch.equal(v, before[k]) for k, v in norm.named_buffers())
+
+
+class _Summed(JacobianAggregator):
+    """A test aggregator: the plain sum of the rows, not presented as a weighting."""
+
+    def aggregate(self, jacobian, losses):
+        return jacobian.sum(dim=0)
+
+
+def test_a_non_weighted_aggregator_records_no_weights_and_keeps_the_alignment_weight():
+    from mmbench.train.step import checked_weights
+
+    x, y = _batch()
+    model = _model("concat", _ConstantAligner())
+    fwd, losses = _losses(model, x, y)
+    summed = _Summed(2)
+    backward(model, fwd, losses, summed, align_weight=0.3)
+    assert summed.last_weights is None and checked_weights(summed) is None  # results: no task weights
+    assert torch.allclose(model.aligner.w.grad, torch.full((3,), 0.6))  # align_weight × 1, as under EW
+    trunk = _model("concat")
+    fwd3, losses3 = _losses(trunk, x, y)
+    backward(trunk, fwd3, losses3, _Summed(2))
+    sum_model = _model("concat")
+    _, plain = _losses(sum_model, x, y)
+    plain.sum().backward()
+    for p, q in zip(trunk.parameters(), sum_model.parameters()):
+        assert torch.allclose(p.grad, q.grad, atol=1e-6)  # the aggregate is the update: here the plain sum

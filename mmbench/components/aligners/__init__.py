@@ -6,16 +6,15 @@ Every factory is ``factory(in_dims: dict[str, int], <options as explicit keyword
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmbench import hookimpl
+from mmbench.hookspecs import Register
 from mmbench.plugins.registry import lazy
 
 _PKG = "mmbench.components.aligners"
 
 
 @hookimpl
-def mmbench_register_aligners(register: Any) -> None:
+def mmbench_register_aligners(register: Register) -> None:
     register("none", lazy(f"{_PKG}.projection:NoAligner"),
              description="pass each modality's features through unchanged (no alignment)")
     register("projection", lazy(f"{_PKG}.projection:ProjectionAligner"),

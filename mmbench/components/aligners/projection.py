@@ -33,7 +33,7 @@ class Projections(nn.Module):
 class NoAligner(Aligner):
     """Passes every modality's features through unchanged (no parameters, no loss)."""
 
-    min_modalities = 1
+    scores_retrieval = False  # features pass through unchanged: nothing was aligned
 
     def __init__(self, in_dims: Mapping[str, int]):
         super().__init__()

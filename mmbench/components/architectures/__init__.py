@@ -8,9 +8,8 @@ See ``docs/components/architectures.md``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmbench import hookimpl
+from mmbench.hookspecs import Register
 from mmbench.plugins.registry import lazy
 
 _PKG = "mmbench.components.architectures"
@@ -20,7 +19,7 @@ _PLE = {"shared_experts": {"low": 1, "high": 4, "int": True}, "task_experts": {"
 
 
 @hookimpl
-def mmbench_register_architectures(register: Any) -> None:
+def mmbench_register_architectures(register: Register) -> None:
     register("hps", lazy(f"{_PKG}.hps:HardSharing"),
              description="hard parameter sharing: one shared trunk (Linear+ReLU), one head per task",
              reference="Caruana 1997, Machine Learning",

@@ -3,6 +3,8 @@
 Weights come from the Hugging Face hub (or a URL) unless they are already in a local cache or file.
 Rather than let a download retry for a minute, encoders call :func:`require_hub` first: it fails at
 once, with the fix, when the hub is switched off (``HF_HUB_OFFLINE=1``) or cannot be reached.
+Weights bundled in pip packages (MiniLM, :mod:`~mmbench.components.encoders.bundled`) are checked against
+their official SHA-256 by :func:`verify_sha256`.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import hashlib
 import os
 import socket
 from functools import lru_cache
+from pathlib import Path
 from urllib.parse import urlparse
 
 #: seconds to wait for a TCP connection to the hub before calling it unreachable
@@ -21,6 +24,13 @@ _TRUE = {"1", "true", "yes", "on"}
 
 class WeightsUnavailableError(RuntimeError):
     """Pretrained weights are neither cached locally nor downloadable right now."""
+
+
+class ModelIntegrityError(RuntimeError):
+    """Bundled weights differ from the official files they claim to be."""
+
+
+_VERIFIED: dict[tuple[str, int, int], str] = {}
 
 
 def offline_mode() -> bool:
@@ -83,3 +93,24 @@ def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def verify_sha256(path: str | os.PathLike[str], expected: str, what: str, fix: str) -> str:
+    """Check that the file at ``path`` is ``what`` (its SHA-256 is ``expected``) and return the digest; raise
+    :class:`ModelIntegrityError` naming the file, both digests and ``fix`` otherwise.
+
+    Each file's digest is remembered per process (keyed by path, size and modification time), so bundled
+    weights are hashed once however many encoders load them.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ModelIntegrityError(f"{path} is missing ({what}). Fix: {fix}")
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _VERIFIED:
+        _VERIFIED[key] = file_sha256(path)
+    digest = _VERIFIED[key]
+    if digest != expected:
+        raise ModelIntegrityError(f"{path} has SHA-256 {digest}, not {what} ({expected}). The copy is damaged "
+                                  f"or not that model. Fix: {fix}")
+    return digest

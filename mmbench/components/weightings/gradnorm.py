@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from mmbench.components.weightings._jacobian import JacobianWeighting, Wrt
+from mmbench.components.base import JacobianWeighting, Wrt
 
 
 class GradNorm(JacobianWeighting):
@@ -16,7 +16,7 @@ class GradNorm(JacobianWeighting):
     - norms ``n_t = ‖w_t g_t‖ = w_t ‖g_t‖``; inverse training rates ``r_t = L̃_t / mean(L̃)`` with
       ``L̃_t = L_t / L_t(0)`` (``L(0)``: the losses at the first step after ``reset``);
     - targets ``n̄ · r_t^α`` with ``n̄ = mean(n)``, held constant as in the paper;
-    - the returned direction is ``Σ_t w_t g_t`` (``last_weights = w``);
+    - the weights returned are ``w`` (the trainer applies ``Σ_t w_t g_t``);
     - then ``w ← w − lr · sign(n − target) ⊙ ‖g‖`` (the exact gradient of ``Σ_t |n_t − target_t|``,
       since ``G`` is fixed), floored at ``min_weight`` and renormalised to ``Σ w = T``.
 
@@ -38,7 +38,7 @@ class GradNorm(JacobianWeighting):
         self.initial_losses.fill_(float("nan"))
 
     @torch.no_grad()
-    def aggregate(self, jacobian: Tensor, losses: Tensor) -> Tensor:
+    def jacobian_weights(self, jacobian: Tensor, losses: Tensor) -> Tensor:
         losses = losses.detach().to(self.weights)
         first = torch.isnan(self.initial_losses)  # no Python branch: no host-device sync on GPU
         self.initial_losses.copy_(torch.where(first, losses, self.initial_losses))
@@ -50,5 +50,4 @@ class GradNorm(JacobianWeighting):
         step = torch.sign(norms - target) * grad_norms
         new = (w - self.lr * step).clamp_min(self.min_weight)
         self.weights.copy_(self.n_tasks * new / new.sum())
-        self.last_weights = w
-        return w.to(jacobian) @ jacobian
+        return w

@@ -1,8 +1,9 @@
-"""Loss-only strategies: fixed, learned and random linear scalarizations (EW, UW, RLW) and the geometric mean (GLS)."""
+"""Loss-only strategies: fixed, tuned, learned and random linear scalarizations (EW, LS and SI-LS, UW, RLW) and
+the geometric mean (GLS)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, Sequence
 
 import torch
 from torch import Tensor, nn
@@ -21,6 +22,62 @@ class EqualWeighting(Weighting):
 
     def combine(self, losses: Tensor) -> Tensor:
         return losses.sum()  # last_weights stays the base class's ones (set there and by reset)
+
+
+def task_weights(weights: float | Sequence[float], n_tasks: int) -> Tensor:
+    """Positive per-task weights from one value (every task) or one per task, normalised to mean 1 (sum ``T``)."""
+    values = [float(weights)] * n_tasks if isinstance(weights, (int, float)) else [float(v) for v in weights]
+    if len(values) != n_tasks or not all(v > 0 for v in values):
+        raise ValueError(f"weights needs one positive value, or one per task ({n_tasks}); got {weights!r}")
+    vector = torch.tensor(values)
+    return vector / vector.mean()
+
+
+class LinearScalarization(Weighting):
+    """Linear scalarization with fixed task weights, ``Σ_t w_t L_t`` — the baseline whose tuned form matches
+    most multitask optimisers (Xin et al. 2022, NeurIPS, "Do Current Multi-Task Optimization Methods in Deep
+    Learning Even Help?"; Kurin et al. 2022, NeurIPS).
+
+    ``weights``: one value (every task: equal weights) or one per task, in the cell's task order. They are
+    normalised to **mean 1** (they sum to T, EW's scale), so they set only the trade-off between tasks and
+    the learning rate keeps EW's meaning; untuned (``1.0``) it is EW exactly. The registered search space is
+    positive and per task (``per_task``, log-uniform on [0.1, 10]: ratios up to 100 between two tasks)
+    rather than on the simplex, so every task's weight is an independent Optuna parameter; the
+    normalisation then removes the one redundant direction, the overall scale.
+    """
+
+    need = Need.LOSSES
+
+    def __init__(self, n_tasks: int, seed: int = 0, weights: float | list[float] = 1.0):
+        super().__init__(n_tasks, seed)
+        self.register_buffer("weights", task_weights(weights, n_tasks))
+        self.last_weights = self.weights.clone()
+
+    def reset(self, seed: int | None = None) -> None:
+        super().reset(seed)
+        self.last_weights = self.weights.detach().cpu().clone()
+
+    def combine(self, losses: Tensor) -> Tensor:
+        return (self.weights.to(losses) * losses).sum()  # last_weights: the fixed weights, set once
+
+
+class ScaleInvariantLinearScalarization(LinearScalarization):
+    """Scale-invariant linear scalarization ``Σ_t w_t log L_t``: rescaling a task's loss does not change the
+    update, each loss is weighted ``w_t / L_t`` (the "SI" baseline of Navon et al. 2022, ICML, Nash-MTL;
+    Liu et al. 2023, NeurIPS, FAMO). ``weights`` as :class:`LinearScalarization` (untuned: ``Σ log L_t``);
+    losses are clamped at ``eps`` inside the logarithm. ``last_weights`` holds ``w_t / L_t``."""
+
+    def __init__(self, n_tasks: int, seed: int = 0, weights: float | list[float] = 1.0, eps: float = 1e-8):
+        super().__init__(n_tasks, seed, weights)
+        if eps <= 0:
+            raise ValueError(f"eps must be positive, got {eps}")
+        self.eps = float(eps)
+
+    def combine(self, losses: Tensor) -> Tensor:
+        clamped = losses.clamp_min(self.eps)
+        weights = self.weights.to(losses)
+        self.last_weights = (weights / clamped).detach()
+        return (weights * clamped.log()).sum()
 
 
 UWForm = Literal["libmtl", "kendall", "plain"]

@@ -7,31 +7,41 @@ import this module and call the hooks below. They register *lazy* factories, so 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from mmbench import hookimpl
-from mmbench.plugins import lazy
+from mmbench import Register, hookimpl, lazy
+
+if TYPE_CHECKING:
+    import click
 
 __version__ = "0.1.0"
 
 
 @hookimpl
-def mmbench_register_fusers(register: Any) -> None:
+def mmbench_register_fusers(register: Register) -> None:
     register("max", lazy("mmbench_example.fusers:MaxFusion"),
              description="element-wise max over per-modality linear projections (view pooling)",
              reference="Su et al. 2015, ICCV")
 
 
 @hookimpl
-def mmbench_register_weightings(register: Any) -> None:
-    register("stch", lazy("mmbench_example.weightings:SmoothTchebycheff"), need="losses",
-             description="smooth Tchebycheff scalarization: a soft maximum of the task losses (torchjd)",
-             reference="Lin et al. 2024, ICML",
-             search_space={"mu": {"low": 0.01, "high": 1.0, "log": True}})
+def mmbench_register_weightings(register: Register) -> None:  # its need is declared on the class
+    register("lbtw", lazy("mmbench_example.weightings:LossBalancedTaskWeighting"),
+             description="loss-balanced task weighting: weights (L / L at the epoch's start) ** alpha",
+             reference="Liu, Liang & Gitter 2019, AAAI",
+             search_space={"alpha": {"low": 0.0, "high": 1.0}})
 
 
 @hookimpl
-def mmbench_register_commands(cli: Any) -> None:
+def mmbench_register_datasets(register: Register) -> None:  # its files are package data (datasets.py)
+    register("example-sensors", lazy("mmbench_example.datasets:sensors_spec"),
+             description="two tabular modalities of three readings; a classification task needing both, a regression",
+             reference="generated for mmbench-example", modalities=["a", "b"], tasks=["label", "level"],
+             size="300: 240 train (validation carved) / 60 test", license="Apache-2.0 (generated)")
+
+
+@hookimpl
+def mmbench_register_commands(cli: click.Group) -> None:
     from mmbench_example.commands import example_hello
 
     cli.add_command(example_hello)

@@ -7,7 +7,7 @@ from typing import Mapping
 import torch
 from torch import Tensor, nn
 
-from mmbench.components.base import Fuser
+from mmbench import Fuser
 
 
 class MaxFusion(Fuser):
@@ -22,8 +22,8 @@ class MaxFusion(Fuser):
 
     def __init__(self, in_dims: Mapping[str, int], dim: int = 64):
         super().__init__()
-        if len(in_dims) < self.min_modalities:
-            raise ValueError(f"max fusion needs at least {self.min_modalities} modalities, got {sorted(in_dims)}")
+        if len(in_dims) < 2:  # over one modality it would be a plain linear layer
+            raise ValueError(f"max fusion needs at least 2 modalities, got {sorted(in_dims)}")
         self.proj = nn.ModuleDict({m: nn.Linear(d, dim) for m, d in sorted(in_dims.items())})
         self.out_dim = dim
 

@@ -1,30 +1,31 @@
-"""mmbench-example's own tests: mmbench's contract checks, golden values, and the hooks it implements."""
+"""mmbench-example's own tests, written with mmbench's documented helpers (docs/plugins.md, "Testing a
+plugin"): the ``mmbench_plugins`` fixture loads this package through its real entry point and nothing else
+installed, ``plugins.check()`` runs every contract check, ``run_tiny_grid`` trains the components in a grid;
+plus golden values for what the methods compute."""
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 
-import pluggy
 import pytest
 import torch
 from click.testing import CliRunner
 
 import mmbench_example
-from mmbench import hookspecs
-from mmbench.components.base import Need
-from mmbench.testing import check_fuser, check_weighting
+from mmbench import Need
+from mmbench.cli.main import cli
+from mmbench.data.loading import load, resolve
+from mmbench.store import ResultStore
+from mmbench.testing import check_fuser, check_weighting, run_tiny_grid
 from mmbench_example.fusers import MaxFusion
-from mmbench_example.weightings import SmoothTchebycheff
+from mmbench_example.weightings import LossBalancedTaskWeighting
 
 
-def _registered(hook: str) -> dict[str, dict]:
-    """Call one of the plugin's registration hooks through pluggy, as mmbench does, and collect the calls."""
-    pm = pluggy.PluginManager("mmbench")
-    pm.add_hookspecs(hookspecs)
-    pm.register(mmbench_example, name="example")
-    seen: dict[str, dict] = {}
-    getattr(pm.hook, hook)(register=lambda name, factory, **meta: seen.__setitem__(name, {"factory": factory, **meta}))
-    return seen
+def test_the_plugin_loads_cleanly_and_every_component_meets_its_contract(mmbench_plugins):
+    plugins = mmbench_plugins(entry_points=["example"])  # built-ins + this package only; any problem fails
+    assert {(e.kind, e.name) for e in plugins.entries()} == {("fusers", "max"), ("weightings", "lbtw"),
+                                                            ("datasets", "example-sensors")}
+    plugins.check()  # check_fuser, check_weighting (with the registration's need), the dataset built and loaded
 
 
 def test_max_fusion_meets_the_fuser_contract():
@@ -49,49 +50,73 @@ def test_max_fusion_needs_two_modalities():
         MaxFusion({"a": 3})
 
 
-def test_stch_meets_the_weighting_contract():
-    check_weighting(SmoothTchebycheff)
-    check_weighting(SmoothTchebycheff, mu=1.0)
-    assert SmoothTchebycheff.need is Need.LOSSES
+def test_lbtw_meets_the_weighting_contract():
+    check_weighting(LossBalancedTaskWeighting)
+    check_weighting(LossBalancedTaskWeighting, alpha=1.0)
+    assert LossBalancedTaskWeighting.need is Need.LOSSES
 
 
-def test_stch_is_a_soft_maximum_with_softmax_weights():
-    stch = SmoothTchebycheff(3, mu=0.1)
-    losses = torch.tensor([0.0, 0.0, 0.3 * math.log(4.0)], requires_grad=True)
-    objective = stch.combine(losses)
+def test_lbtw_weights_are_the_loss_ratios_to_the_epochs_first_step():
+    lbtw = LossBalancedTaskWeighting(3, alpha=0.5)
+    first = torch.tensor([1.0, 2.0, 4.0], requires_grad=True)
+    lbtw.combine(first).backward()
+    torch.testing.assert_close(first.grad, torch.ones(3))  # the first step is the reference: equal weights
+    later = torch.tensor([0.25, 2.0, 1.0], requires_grad=True)
+    objective = lbtw.combine(later)
     objective.backward()
-    # L / (T mu) = (0, 0, ln 4): value mu * ln(1 + 1 + 4), weights softmax(.) / T = (1, 1, 4) / 18
-    assert objective.item() == pytest.approx(0.1 * math.log(6.0))
-    expected = torch.tensor([1 / 18, 1 / 18, 4 / 18])
-    torch.testing.assert_close(losses.grad, expected)
-    torch.testing.assert_close(stch.last_weights, expected)
+    # (L / L0) ** 0.5 = (0.25, 1, 0.25) ** 0.5 = (0.5, 1, 0.5); objective 0.5 * 0.25 + 2 + 0.5 * 1
+    expected = torch.tensor([0.5, 1.0, 0.5])
+    torch.testing.assert_close(later.grad, expected)
+    torch.testing.assert_close(lbtw.last_weights, expected)
+    assert objective.item() == pytest.approx(2.625)
+    lbtw.end_epoch(torch.tensor([0.5, 2.0, 2.0]))  # a new epoch: its first step is the new reference
+    torch.testing.assert_close(_factors(lbtw, later.detach()), torch.ones(3))
+    assert torch.equal(_factors(LossBalancedTaskWeighting(3, alpha=0.0), later.detach()), torch.ones(3))  # alpha 0: EW
+    with pytest.raises(ValueError, match="alpha"):
+        LossBalancedTaskWeighting(3, alpha=-1.0)
 
 
-def test_stch_tends_to_the_largest_weighted_loss_as_mu_shrinks():
-    losses = torch.tensor([1.0, 2.0, 5.0])
-    assert SmoothTchebycheff(3, mu=1e-3).combine(losses).item() == pytest.approx(5.0 / 3, abs=1e-3)
-    with pytest.raises(ValueError, match="mu"):
-        SmoothTchebycheff(3, mu=0.0)
+def _factors(weighting, losses):
+    leaf = losses.clone().requires_grad_(True)
+    weighting.combine(leaf).backward()
+    return leaf.grad
 
 
-def test_the_hooks_register_lazy_factories_with_metadata():
-    fusers, weightings = _registered("mmbench_register_fusers"), _registered("mmbench_register_weightings")
-    assert set(fusers) == {"max"} and set(weightings) == {"stch"}
-    assert fusers["max"]["reference"] and fusers["max"]["description"]
-    assert weightings["stch"]["need"] == "losses"
-    assert weightings["stch"]["search_space"] == {"mu": {"low": 0.01, "high": 1.0, "log": True}}
-    assert isinstance(fusers["max"]["factory"]({"a": 3, "b": 4}), MaxFusion)
-    assert isinstance(weightings["stch"]["factory"](2, seed=0), SmoothTchebycheff)
+def test_the_hooks_register_lazy_factories_with_metadata(mmbench_plugins):
+    plugins = mmbench_plugins(entry_points=["example"])
+    fuser, weighting = plugins.get("fusers", "max"), plugins.get("weightings", "lbtw")
+    assert fuser.plugin == weighting.plugin == "example" and plugins.get("fusers", "example:max") is fuser
+    assert fuser.metadata["reference"] and fuser.description
+    assert "need" not in weighting.metadata  # declared once, on the class (LossBalancedTaskWeighting.need)
+    assert weighting.metadata["search_space"] == {"alpha": {"low": 0.0, "high": 1.0}}
+    assert fuser.factory.__mmbench_target__ == "mmbench_example.fusers:MaxFusion"  # lazy: imported when built
+    assert isinstance(fuser.create({"a": 3, "b": 4}), MaxFusion)
+    assert isinstance(weighting.create(2, seed=0), LossBalancedTaskWeighting)
 
 
-def test_the_command_is_added_to_the_cli():
-    import click
+def test_a_tiny_grid_trains_the_components(mmbench_plugins, tmp_path: Path):
+    mmbench_plugins(entry_points=["example"])
+    summary = run_tiny_grid(tmp_path, fusers=["concat", "max"], weightings=["ew", "lbtw"], families=["mt-cm"])
+    assert (summary.total, summary.ok) == (4, 4)
+    with ResultStore(tmp_path / "tiny-run") as store:
+        fusers = {r.config["fuser"]["name"]: r.config["fuser"] for r in store.rows("ok")}
+    assert fusers["max"] == {"name": "max", "dim": 64}  # the default entered the cells' identity
 
-    group = click.Group("mmbench")
-    pm = pluggy.PluginManager("mmbench")
-    pm.add_hookspecs(hookspecs)
-    pm.register(mmbench_example, name="example")
-    pm.hook.mmbench_register_commands(cli=group)
-    result = CliRunner().invoke(group, ["example-hello", "--name", "plugin author"])
+
+def test_the_dataset_ships_inside_the_package_and_trains(mmbench_plugins, tmp_path: Path):
+    mmbench_plugins(entry_points=["example"])
+    data = load(resolve("example-sensors"))
+    assert Path(data.spec.source) == Path(mmbench_example.__file__).parent / "data" / "sensors"  # package data
+    assert {m: i.shape for m, i in data.modality_info.items()} == {"a": (3,), "b": (3,)}
+    assert [len(data.splits[s]) for s in ("train", "validation", "test")] == [216, 24, 60]
+    summary = run_tiny_grid(tmp_path, dataset="example-sensors", tasks=["label", "level"], fusers=["max"],
+                            families=["st-cm", "mt-cm"])
+    assert (summary.total, summary.ok) == (3, 3)
+
+
+def test_the_command_is_added_to_the_cli(mmbench_plugins):
+    mmbench_plugins(entry_points=["example"])
+    result = CliRunner().invoke(cli, ["example-hello", "--name", "plugin author"])
     assert result.exit_code == 0, result.output
     assert result.output.startswith("Hello, plugin author! mmbench-example registers:")
+    assert "fuser 'max'" in result.output and "dataset 'example-sensors'" in result.output

@@ -1,0 +1,1 @@
+pytest_plugins = ["mmbench.testing.fixtures"]  # the mmbench_plugins fixture (docs/plugins.md, "Testing a plugin")

@@ -56,7 +56,7 @@ def setup(epochs: int) -> Setup:
 
     from mmbench.grid.config import default_config_path, load_config
     from mmbench.grid.runner import plan
-    from mmbench.grid.worker import WorkerSettings, feature_cache, loaded_dataset
+    from mmbench.grid.execution.context import WorkerSettings, feature_cache, loaded_dataset
     from mmbench.plugins import get_registry
     from mmbench.provenance import resolve_device
     from mmbench.train.cell_runner import encoder_inputs
@@ -155,7 +155,9 @@ def by_hand(s: Setup, level: int = 0) -> Run:
             loss.backward()
             opt.step()
             if level >= 4:
-                weight_sum.add_(checked_weights(weighting).cpu())
+                applied = checked_weights(weighting)
+                if applied is not None:
+                    weight_sum.add_(applied.cpu())
                 epoch_losses.add_(losses.detach())
             steps += 1
         if level >= 4:

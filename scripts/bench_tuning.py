@@ -43,8 +43,8 @@ def best_by_validation(out: Path) -> tuple[str, float, float]:
     """The multitask configuration with the highest validation Δm%: (label, validation Δm%, test Δm%)."""
     import pandas as pd
 
-    from mmbench.leaderboard import build
-    from mmbench.leaderboard.delta import delta_m
+    from mmbench.leaderboard.board import build
+    from mmbench.leaderboard.stats.delta import delta_m
 
     board = build(out)
     best: tuple[str, float, float] | None = None

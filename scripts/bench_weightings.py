@@ -1,161 +1,222 @@
 #!/usr/bin/env python
-"""Time one training step for every registered loss-weighting strategy, against equal weighting (EW).
+"""Time and memory of one training step for every registered loss-weighting strategy, against equal weighting
+(EW), at T = 3 and T = 40 tasks.
 
-The same small model (a shared MLP trunk and one head per task) and the same batch serve every strategy;
-each step is forward, the backward path the strategy's ``need`` asks for, and the optimiser step,
-served as a trainer does:
+The model is a cell model as the trainer builds it (cached 64-wide features, hard sharing with a
+``--layers`` × ``--hidden`` ReLU trunk, one linear head per task; tasks cycle 5-class, regression, 2-class),
+and each step is the trainer's own: ``losses_of``, ``mmbench.train.step.backward`` (the path the strategy's
+``need`` asks for), the optimiser step, and FAMO's post-step losses. Every Gramian weighting is run twice:
+on the Jacobian path and with the Gramian engine (``mmbench.train.gramian_engine``, forced on).
 
-- ``losses``: ``combine(losses).backward()`` (1 backward pass); FAMO-style strategies
-  (``wants_post_step_losses``) also get the batch's losses after the step (one extra no-grad forward);
-- ``param_jacobian``: one ``torch.autograd.grad`` per task over the shared parameters and that task's
-  head (T passes), ``aggregate`` the Jacobian, write ``.grad``;
-- ``repr_jacobian``: one ``autograd.grad`` per task w.r.t. the trunk output, ``aggregate``, then one
-  backward of the aggregate through the trunk (T + 1 passes).
+- **time**: ms per step from the fastest of ``--rounds`` rounds of ``--steps`` steps, strategies
+  interleaved within each round (the least disturbed by other load; EW is measured in the same rounds);
+- **memory**: the peak of tensor memory allocated during one step (after warm-up), tracked exactly by a
+  ``TorchDispatchMode`` (every storage an operation creates, until it is freed): deterministic, unlike
+  the process's resident set, and what grows with ``T`` × shared parameters on the Jacobian path.
 
-Heads get their task's gradient times ``task_parameter_weights`` (DB-MTL's ``1/L_t``), as the trainer does.
-
-Usage: ``python scripts/bench_weightings.py [--steps 20 --rounds 5 --batch 512 --hidden 512]``.
-Prints a table (ms per step from the fastest round, the least disturbed by other load), then the
-CAGrad / PCGrad per-step ratio (the target is at most 1.2: CAGrad's solve must cost little next to the
-Jacobian both need), and exits 0.
+Usage: ``python scripts/bench_weightings.py [--tasks 3,40] [--only upgrad,mgda] [--batch 512 --hidden 512
+--layers 3]``. Prints one table per ``T`` and the summary lines, and exits 0.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import gc
 import time
+import weakref
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
 from tabulate import tabulate
-from torch import Tensor, nn
+from torch import Tensor
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
 
-from mmbench.components.base import Need, Weighting
+from mmbench.components.architectures.hps import HardSharing
+from mmbench.components.base import Weighting
+from mmbench.data.spec import TaskInfo
 from mmbench.plugins import get_registry
+from mmbench.train.gramian_engine import GramianEngine, applies_to, engine_for
+from mmbench.train.loop import SplitTensors, losses_of
+from mmbench.train.model import CachedFeatures, CellModel
+from mmbench.train.step import backward, batch_stats_kept
 
-N_TASKS = 3
 #: CAGrad's per-step time may be at most this multiple of PCGrad's (same model, same Jacobian)
 CAGRAD_TARGET = 1.2
+#: issue #24's goal for UPGrad and MGDA at T = 3, per step relative to EW
+GRAMIAN_TARGET = 1.6
+FEATURES = 64
 
 
-class Model(nn.Module):
-    def __init__(self, d_in: int, hidden: int, rep: int, n_classes: int = 5):
+class PeakMemory(TorchDispatchMode):
+    """The peak bytes of tensor storage created inside the block and still alive (exact, CPU or GPU)."""
+
+    def __init__(self) -> None:
         super().__init__()
-        self.trunk = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                   nn.Linear(hidden, rep), nn.ReLU())
-        self.heads = nn.ModuleList([nn.Linear(rep, n_classes), nn.Linear(rep, 1), nn.Linear(rep, 1)])
+        self.live = self.peak = 0
+        self.seen: set[int] = set()
 
-    def task_losses(self, rep: Tensor, batch: dict[str, Tensor]) -> Tensor:
-        return torch.stack([
-            nn.functional.cross_entropy(self.heads[0](rep), batch["y_class"]),
-            nn.functional.mse_loss(self.heads[1](rep).squeeze(1), batch["y_reg"]),
-            nn.functional.binary_cross_entropy_with_logits(self.heads[2](rep).squeeze(1), batch["y_bin"]),
-        ])
+    def _freed(self, key: int, size: int) -> None:
+        self.live -= size
+        self.seen.discard(key)
 
-
-def _write(params: list[nn.Parameter], grads: list[Tensor]) -> None:
-    for p, g in zip(params, grads):
-        p.grad = g
-
-
-def step(model: Model, w: Weighting, opt: torch.optim.Optimizer, batch: dict[str, Tensor]) -> None:
-    opt.zero_grad(set_to_none=True)
-    shared = list(model.trunk.parameters())
-    if w.need is Need.LOSSES:
-        w.combine(model.task_losses(model.trunk(batch["x"]), batch)).backward()
-    elif w.need is Need.PARAM_JACOBIAN:
-        losses = model.task_losses(model.trunk(batch["x"]), batch)
-        head_w = w.task_parameter_weights(losses.detach())
-        rows = []
-        for t in range(N_TASKS):
-            head = list(model.heads[t].parameters())
-            grads = torch.autograd.grad(losses[t], shared + head, retain_graph=t < N_TASKS - 1)
-            _write(head, [g if head_w is None else head_w[t] * g for g in grads[len(shared):]])
-            rows.append(torch.cat([g.reshape(-1) for g in grads[:len(shared)]]))
-        direction = w.aggregate(torch.stack(rows), losses.detach())
-        offset = 0
-        for p in shared:
-            p.grad = direction[offset: offset + p.numel()].view_as(p).clone()
-            offset += p.numel()
-    else:
-        rep = model.trunk(batch["x"])
-        leaf = rep.detach().requires_grad_(True)
-        losses = model.task_losses(leaf, batch)
-        head_w = w.task_parameter_weights(losses.detach())
-        rows = []
-        for t in range(N_TASKS):
-            head = list(model.heads[t].parameters())
-            grads = torch.autograd.grad(losses[t], [leaf] + head, retain_graph=t < N_TASKS - 1)
-            _write(head, [g if head_w is None else head_w[t] * g for g in grads[1:]])
-            rows.append(grads[0].reshape(-1))
-        direction = w.aggregate(torch.stack(rows), losses.detach())
-        rep.backward(direction.view_as(rep))
-    opt.step()
-    if w.wants_post_step_losses:
-        with torch.no_grad():
-            w.after_step(model.task_losses(model.trunk(batch["x"]), batch))
+    def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        out = func(*args, **(kwargs or {}))
+        for value in tree_flatten(out)[0]:
+            if isinstance(value, Tensor):
+                storage = value.untyped_storage()
+                key = id(storage)
+                if key not in self.seen:
+                    self.seen.add(key)
+                    size = storage.nbytes()
+                    self.live += size
+                    self.peak = max(self.peak, self.live)
+                    weakref.finalize(storage, self._freed, key, size)
+        return out
 
 
-def backward_passes(w: Weighting) -> int:
-    if w.backward_passes is not None:
-        return w.backward_passes
-    return {Need.LOSSES: 1, Need.PARAM_JACOBIAN: N_TASKS, Need.REPR_JACOBIAN: N_TASKS + 1}[w.need]
+def tasks_of(n: int) -> list[TaskInfo]:
+    kinds = [("classification", 5), ("regression", 1), ("classification", 2)]
+    return [TaskInfo(f"t{i}", kinds[i % 3][0], kinds[i % 3][1]) for i in range(n)]
+
+
+def batch_of(tasks: list[TaskInfo], size: int) -> SplitTensors:
+    g = torch.Generator().manual_seed(0)
+    targets = {t.name: (torch.randint(0, t.out_dim, (size,), generator=g) if t.type == "classification"
+                        else torch.randn(size, generator=g)) for t in tasks}
+    return SplitTensors({"x": torch.randn(size, FEATURES, generator=g)}, targets)
+
+
+def model_of(tasks: list[TaskInfo], hidden: int, layers: int) -> CellModel:
+    torch.manual_seed(0)
+    names = [t.name for t in tasks]
+    return CellModel({"x": CachedFeatures(FEATURES)}, tasks, architecture=lambda d: HardSharing(d, names, hidden, layers))
+
+
+@dataclass
+class Run:
+    label: str
+    weighting: Weighting
+    model: CellModel
+    engine: GramianEngine | None
+    optimizer: torch.optim.Optimizer
+    times: list[float] = field(default_factory=list)
+    peak_mb: float = 0.0
+    passes: int = 0
+
+
+def step(run: Run, batch: SplitTensors, tasks: list[TaskInfo]) -> int:
+    """One training step as :func:`mmbench.train.loop.train` takes it; returns its backward passes."""
+    run.optimizer.zero_grad(set_to_none=True)
+    fwd = run.model(batch.inputs)
+    passes = backward(run.model, fwd, losses_of(fwd, batch.targets, tasks), run.weighting, 1.0, run.engine)
+    run.optimizer.step()
+    if run.weighting.wants_post_step_losses:
+        with torch.no_grad(), batch_stats_kept(run.model):
+            run.weighting.after_step(losses_of(run.model(batch.inputs), batch.targets, tasks).detach())
+    return passes
+
+
+def variants(n_tasks: int, wanted: list[str]) -> list[tuple[str, str, dict[str, Any], bool]]:
+    """(label, name, options, engine) for every registered weighting that takes ``n_tasks`` tasks."""
+    out = []
+    for entry in get_registry("weightings"):
+        if wanted and entry.name not in wanted and entry.name != "ew":
+            continue
+        try:
+            probe = entry.create(n_tasks, seed=0)
+        except ValueError:  # needs more tasks (Krum, the trimmed mean at T < 3)
+            continue
+        out.append((entry.name, entry.name, {}, False))
+        if applies_to(probe):
+            out.append((f"{entry.name} (engine)", entry.name, {}, True))
+    if not wanted or "mgda" in wanted:
+        out.append(("mgda (wrt=representation)", "mgda", {"wrt": "representation"}, False))
+    return out
+
+
+def measure(n_tasks: int, args: argparse.Namespace, wanted: list[str]) -> dict[str, Run]:
+    tasks = tasks_of(n_tasks)
+    batch = batch_of(tasks, args.batch)
+    base = model_of(tasks, args.hidden, args.layers)
+    registry = get_registry("weightings")
+    runs: dict[str, Run] = {}
+    for label, name, options, engine in variants(n_tasks, wanted):
+        model = copy.deepcopy(base)
+        weighting = registry.create(name, n_tasks, seed=0, **options)
+        found = engine_for(model, weighting, mode="always") if engine else None
+        opt = torch.optim.SGD(list(model.parameters()) + list(weighting.parameters()), lr=1e-3)
+        run = Run(label, weighting, model, found, opt)
+        for _ in range(2):  # warm-up (solver set-up, allocator), and the engine's check against J Jᵀ
+            run.passes = step(run, batch, tasks)
+        if engine and not (found and found.active):
+            raise RuntimeError(f"{label}: the Gramian engine was not used ({found.reason if found else 'not applicable'})")
+        gc.collect()
+        with PeakMemory() as tracker:
+            step(run, batch, tasks)
+        run.peak_mb = tracker.peak / 2**20
+        runs[label] = run
+    for _ in range(args.rounds):
+        for run in runs.values():
+            start = time.perf_counter()
+            for _ in range(args.steps):
+                step(run, batch, tasks)
+            run.times.append((time.perf_counter() - start) / args.steps)
+    return runs
+
+
+def report(n_tasks: int, runs: dict[str, Run], args: argparse.Namespace) -> dict[str, tuple[float, float]]:
+    ew = runs["ew"]
+    ew_time, ew_mb = min(ew.times), ew.peak_mb
+    shared = sum(p.numel() for p in ew.model.shared_parameters())
+    rows, ratios = [], {}
+    for label, run in runs.items():
+        t = min(run.times)
+        ratios[label] = (t / ew_time, run.peak_mb / ew_mb)
+        path = "engine" if run.engine is not None else ("losses" if run.weighting.need.value == "losses" else "jacobian")
+        rows.append([label, run.weighting.need.value, path, run.passes, f"{t * 1e3:.2f}", f"{t / ew_time:.2f}",
+                     f"{run.peak_mb:.1f}", f"{run.peak_mb / ew_mb:.2f}"])
+    print(f"\nT = {n_tasks} tasks; batch {args.batch}, trunk {FEATURES}-" + "-".join([str(args.hidden)] * args.layers)
+          + f" ({shared / 1e6:.2f} M shared parameters), torch {torch.__version__}, {torch.get_num_threads()} "
+          f"thread(s), CPU; time: fastest of {args.rounds} rounds of {args.steps} steps")
+    print(tabulate(rows, headers=["weighting", "need", "path", "backward passes", "ms/step", "× EW", "peak MB", "mem × EW"],
+                   tablefmt="github"))
+    return ratios
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=10, help="timed steps per round")
-    parser.add_argument("--rounds", type=int, default=7,
-                        help="rounds, strategies interleaved; the fastest round is reported (least disturbed)")
+    parser.add_argument("--tasks", default="3,40", help="comma-separated numbers of tasks T")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps per round")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds, strategies interleaved; the fastest is reported")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads (1: steadier timings)")
-    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--layers", type=int, default=3)
     parser.add_argument("--only", default="", help="comma-separated names (EW is always included)")
     args = parser.parse_args(argv)
 
     torch.set_num_threads(args.threads)
-    torch.manual_seed(0)
-    batch = {"x": torch.randn(args.batch, 64), "y_class": torch.randint(0, 5, (args.batch,)),
-             "y_reg": torch.randn(args.batch), "y_bin": torch.randint(0, 2, (args.batch,)).float()}
-    base = Model(64, args.hidden, 128)
-    registry = get_registry("weightings")
     wanted = [n for n in args.only.split(",") if n]
-    variants: list[tuple[str, str, dict[str, Any]]] = [
-        (e.name, e.name, {}) for e in registry if not wanted or e.name in wanted or e.name == "ew"]
-    if not wanted or "mgda" in wanted:
-        variants.append(("mgda (wrt=representation)", "mgda", {"wrt": "representation"}))
-
-    runs = []
-    for label, name, options in variants:
-        model = copy.deepcopy(base)
-        w = registry.create(name, N_TASKS, seed=0, **options)
-        opt = torch.optim.SGD(list(model.parameters()) + list(w.parameters()), lr=1e-3)
-        for _ in range(3):  # warm-up (solver set-up, allocator)
-            step(model, w, opt, batch)
-        runs.append((label, model, w, opt, []))
-    for _ in range(args.rounds):
-        for label, model, w, opt, times in runs:
-            start = time.perf_counter()
-            for _ in range(args.steps):
-                step(model, w, opt, batch)
-            times.append((time.perf_counter() - start) / args.steps)
-
-    ew_time = min(next(r[4] for r in runs if r[0] == "ew"))
-    rows = []
-    for label, _, w, _, times in runs:
-        t = min(times)
-        rows.append([label, w.need.value, backward_passes(w), int(w.wants_post_step_losses),
-                     f"{t * 1e3:.2f}", f"{t / ew_time:.2f}"])
-    print(f"batch {args.batch}, trunk 64-{args.hidden}-{args.hidden}-128, {N_TASKS} tasks, "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, CPU")
-    print(tabulate(rows, headers=["weighting", "need", "backward passes", "extra forward", "ms/step", "× EW"], tablefmt="github"))
-    best = {label: min(times) for label, _, _, _, times in runs}
-    if "cagrad" in best and "pcgrad" in best:
-        ratio = best["cagrad"] / best["pcgrad"]
-        verdict = "within" if ratio <= CAGRAD_TARGET else "ABOVE"
-        print(f"\nCAGrad / PCGrad per-step time: {ratio:.3f} ({best['cagrad'] * 1e3:.2f} ms / "
-              f"{best['pcgrad'] * 1e3:.2f} ms; {verdict} the {CAGRAD_TARGET} target)")
+    summary = {}
+    for n_tasks in [int(t) for t in args.tasks.split(",") if t]:
+        runs = measure(n_tasks, args, wanted)
+        summary[n_tasks] = report(n_tasks, runs, args)
+        if n_tasks == 3 and "cagrad" in runs and "pcgrad" in runs:
+            ratio = min(runs["cagrad"].times) / min(runs["pcgrad"].times)
+            print(f"\nCAGrad / PCGrad per-step time: {ratio:.3f} ({'within' if ratio <= CAGRAD_TARGET else 'ABOVE'} "
+                  f"the {CAGRAD_TARGET} target)")
+    print()
+    for name in ("upgrad", "mgda"):
+        for n_tasks, ratios in summary.items():
+            if name in ratios and f"{name} (engine)" in ratios:
+                (jt, jm), (et, em) = ratios[name], ratios[f"{name} (engine)"]
+                verdict = f"; target ≤ {GRAMIAN_TARGET}× per step: {'met' if min(jt, et) <= GRAMIAN_TARGET else 'NOT met'}" \
+                    if n_tasks == 3 else ""
+                print(f"{name} at T = {n_tasks}: Jacobian path {jt:.2f}× EW time, {jm:.2f}× EW memory; engine {et:.2f}× "
+                      f"time, {em:.2f}× memory{verdict}")
     return 0
 
 

@@ -24,8 +24,9 @@ from click.testing import CliRunner
 from mmbench import hookspecs
 from mmbench.components.base import Need
 from mmbench.plugins import KINDS
-from mmbench.plugins.metadata import MODALITY_KINDS, NEEDS
-from mmbench.plugins.options import HARNESS_KEYWORDS, HARNESS_POSITIONAL
+from mmbench.plugins.metadata import NEEDS
+from mmbench.vocabulary import MODALITY_KINDS
+from mmbench.plugins.options import HARNESS_KEYWORDS, HARNESS_POSITIONAL, declared_need
 from mmbench.testing import PluginLoadError, check_fuser, check_weighting, isolated_plugins, run_tiny_grid
 from mmbench.testing.fixtures import mmbench_plugins  # noqa: F401 - the fixture, as a conftest's pytest_plugins gives it
 
@@ -138,7 +139,7 @@ def test_every_example_component_meets_its_contract(examples):
     for entry in entries:
         assert entry.description, f"{entry.kind} {entry.name!r} has no description"
         if entry.kind == "weightings":
-            assert entry.metadata["need"] == entry.factory.need.value
+            assert declared_need(entry) == entry.factory.need.value  # declared once, on the class
         if entry.kind in ("encoders", "perturbations"):
             assert entry.metadata["modality"] in MODALITY_KINDS
         space = entry.metadata.get("search_space") or {}

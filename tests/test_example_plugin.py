@@ -65,20 +65,21 @@ def test_plugins_and_list_show_the_example_plugin():
     assert listed.returncode == 0, listed.stderr
     data = json.loads(listed.stdout)
     weightings = {e["name"]: e for e in data["weightings"]}
-    stch = weightings["stch"]
-    assert stch["plugin"] == "example" and stch["need"] == "losses" and stch["reference"].startswith("Lin")
-    assert stch["search_space"] == {"mu": {"low": 0.01, "high": 1.0, "log": True}}
-    assert weightings["gls"]["plugin"] == "mmbench.components.weightings"  # a built-in now, no clash
+    lbtw = weightings["lbtw"]
+    assert lbtw["plugin"] == "example" and lbtw["need"] == "losses" and lbtw["reference"].startswith("Liu")
+    assert lbtw["search_space"] == {"alpha": {"low": 0.0, "high": 1.0}}
+    for builtin in ("gls", "stch"):  # built-ins now (the example shipped each once), no clash
+        assert weightings[builtin]["plugin"] == "mmbench.components.weightings"
     assert "registered by both" not in listed.stderr, listed.stderr
     assert _listed(listed.stdout)["fusers"]["max"] == "example"
     hello = _run("example-hello", "--name", "tests")
-    assert hello.returncode == 0 and "fuser 'max', weighting 'stch'" in hello.stdout, hello.stdout + hello.stderr
+    assert hello.returncode == 0 and "fuser 'max', weighting 'lbtw'" in hello.stdout, hello.stdout + hello.stderr
 
 
 def test_the_allowlist_hides_or_selects_the_example_plugin():
     hidden = _run("list", "--json", allow="")
     assert hidden.returncode == 0, hidden.stderr
-    assert "max" not in _listed(hidden.stdout)["fusers"] and "stch" not in _listed(hidden.stdout)["weightings"]
+    assert "max" not in _listed(hidden.stdout)["fusers"] and "lbtw" not in _listed(hidden.stdout)["weightings"]
     assert json.loads(_run("plugins", allow="").stdout) == []
     shown = _run("list", "--json", allow="example")
     assert _listed(shown.stdout)["fusers"]["max"] == "example"

@@ -1,6 +1,6 @@
-"""One-way layers: every ``mmbench`` import (module level or inside a function) points down the pipeline
-plugins → components → data → train → robustness → store → grid → leaderboard → testing → cli, and no two
-modules import each other, directly or through others."""
+"""One-way layers: every ``mmbench`` import (module level or inside a function; absolute or relative) points
+down the pipeline vocabulary → scoring → hookspecs → plugins → components → data → train → robustness → store →
+grid → leaderboard → testing → cli, and no two modules import each other, directly or through others."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "mmbench"
 
 #: lowest first; a module may import its own layer or any layer below it
-LAYERS = ("", "hookspecs", "plugins", "provenance", "components", "data", "train", "robustness", "store", "grid",
-          "leaderboard", "testing", "cli", "__main__")
+LAYERS = ("", "vocabulary", "scoring", "hookspecs", "plugins", "provenance", "components", "data", "train",
+          "robustness", "store", "grid", "leaderboard", "testing", "cli", "__main__")
 
 
 def _module(path: Path) -> str:
@@ -23,15 +23,41 @@ def _module(path: Path) -> str:
     return ".".join(parts)
 
 
+def _absolute(node: ast.ImportFrom, package: str) -> str:
+    """The module a ``from ... import`` names, relative ones (``from .jobs import``, ``from .. import``)
+    resolved against ``package``, the package of the importing module."""
+    if node.level == 0:
+        return node.module or ""
+    parts = package.split(".")
+    base = parts[: len(parts) - (node.level - 1)] if node.level - 1 < len(parts) else []
+    return ".".join(base + ([node.module] if node.module else []))
+
+
 def _imports(path: Path) -> set[str]:
+    module = _module(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     out: set[str] = set()
     for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] == "mmbench":
-            out.add(node.module)
-            out |= {f"{node.module}.{a.name}" for a in node.names}
+        if isinstance(node, ast.ImportFrom):
+            name = _absolute(node, package)
+            if name.split(".")[0] == "mmbench":
+                out.add(name)
+                out |= {f"{name}.{a.name}" for a in node.names}
         elif isinstance(node, ast.Import):
             out |= {a.name for a in node.names if a.name.split(".")[0] == "mmbench"}
     return out
+
+
+def test_relative_imports_are_resolved() -> None:
+    def named(code: str, package: str) -> str:
+        node = ast.parse(code).body[0]
+        assert isinstance(node, ast.ImportFrom)
+        return _absolute(node, package)
+
+    assert named("from .jobs import Job", "mmbench.grid.execution") == "mmbench.grid.execution.jobs"
+    assert named("from ..leaderboard import build", "mmbench.grid.execution") == "mmbench.grid.leaderboard"
+    assert named("from ... import leaderboard", "mmbench.grid.execution") == "mmbench"
+    assert named("from mmbench.train import cell", "mmbench.grid") == "mmbench.train"
 
 
 def graph() -> dict[str, set[str]]:

@@ -29,7 +29,7 @@ def test_a_builtin_components_provenance_names_the_digest_of_its_module(tmp_path
     editing only its comments or docstrings must not."""
     import importlib.util
 
-    from mmbench.grid.cells import defining_file, provider
+    from mmbench.provenance import defining_file, provider
     from mmbench.plugins import get_registry
     from mmbench.plugins.manager import file_version
     from mmbench.plugins.registry import Entry, lazy

@@ -9,12 +9,9 @@ from mmbench import hookimpl
 
 @hookimpl
 def mmbench_register_commands(cli: Any) -> None:
-    from mmbench.cli import inspect_cmds
+    from mmbench.cli import inspect_cmds, leaderboard_cmd, run_cmds, validate_cmd
 
     inspect_cmds.register(cli)
-    try:
-        from mmbench.cli import run_cmds
-    except ImportError:  # the harness commands arrive with mmbench.grid
-        return
     run_cmds.register(cli)
-    from mmbench.cli import leaderboard_cmd; leaderboard_cmd.register(cli)  # noqa: E702
+    leaderboard_cmd.register(cli)
+    validate_cmd.register(cli)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from mmbench.grid.worker import Outcome
+from mmbench.grid.execution.jobs import Outcome
 
 
 class Reporter:

@@ -45,7 +45,7 @@ def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: 
         if ctx is not None:  # plugins were (re)loaded: collect their commands, so a clash is reported here too
             ctx.find_root().command.list_commands(ctx)
         check_plugins(allow_plugin_problems)
-        check(config, expansion)
+        expansion = check(config, expansion)
     except (GridConfigError, ComponentError, PreflightError, PluginProblemsError) as exc:
         raise click.ClickException(str(exc)) from None
     except ValueError as exc:  # dataset spec problems (DatasetError is a ValueError)
@@ -59,7 +59,9 @@ def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: 
 @click.option("--out", "out", type=click.Path(file_okay=False), default=None,
               help="Run directory holding results.sqlite [default: mmbench-runs/<grid name>].")
 @click.option("--dry-run", is_flag=True, help="Check everything (data, components, plugins), print the cells; train nothing.")
-@click.option("--jobs", "-j", type=click.IntRange(min=1), default=1, show_default=True, help="Local worker processes.")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Local worker processes [default: one per CPU core, or one per GPU when the grid trains on CUDA]; "
+                   "1 runs the cells one after another in this process.")
 @click.option("--executor", type=click.Choice(["local", "ray"]), default="local", show_default=True)
 @click.option("--address", default=None, help="Ray cluster address (with --executor ray).")
 @click.option("--rerun-failed", is_flag=True, help="Run cells stored as failed again.")
@@ -74,13 +76,13 @@ def _checked_plan(grid: str, device: str | None, seeds: int | None, robustness: 
 @click.option("--no-cache", is_flag=True, help="No frozen-feature cache: frozen encoders run inside the model on every batch.")
 @click.option("--robustness", is_flag=True, help="Also score every model under missing and perturbed modalities (docs/robustness.md).")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar: one log line per finished cell.")
-def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executor: str, address: str | None,
+def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int | None, executor: str, address: str | None,
             rerun_failed: bool, force: bool, keep_stale: bool, plugins: tuple[str, ...], allow_plugin_problems: bool,
             device: str | None, seeds: int | None, cache_dir: str | None, no_cache: bool, robustness: bool,
             quiet: bool) -> None:
     """Run a benchmark grid: every valid cell of the four baseline families, resumable."""
-    from mmbench.grid.config import FAMILY_TITLES
-    from mmbench.grid.runner import run_grid
+    from mmbench.grid.runner import preview, run_grid
+    from mmbench.vocabulary import FAMILY_TITLES
 
     if grid is None:
         raise click.UsageError("say what to run: `mmbench run --grid` (the default grid) or `mmbench run --grid CONFIG.yaml`")
@@ -100,24 +102,29 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
                        "validation split only; the chosen hyperparameters then train with the seeds above")
         for note in expansion.notes:
             click.echo(f"note: {note}")
-        click.echo("checked: the dataset loads, every component builds, every plugin loaded cleanly")
+        chosen = preview(config, expansion, out_dir, rerun_failed=rerun_failed, force=force, keep_stale=keep_stale)
+        n = chosen.counts(keep_stale)
+        trains = n["to run"] + (0 if keep_stale else n["stale"])
+        click.echo(f"in {out_dir}: {n['finished']} finished, {n['stale']} stale, {n['failed']} failed"
+                   f"{' (rerun them with --rerun-failed)' if n['failed'] else ''}, {n['to run']} to run; "
+                   f"a run would train {trains} cell(s)"
+                   + (" (the stale ones are recomputed)" if n["stale"] and not keep_stale else "")
+                   + (" (--keep-stale keeps the stale ones)" if n["stale"] and keep_stale else ""))
+        if chosen.stale:
+            _stale(chosen.stale, keep_stale, err=False)
+        click.echo("checked: the dataset loads, every component builds and passes its contract checks on a batch of "
+                   "the grid's data, every plugin loaded cleanly")
         return
     from mmbench.cli.progress import Reporter
 
     reporter = Reporter(quiet=quiet)
-
-    def stale(cells: list[Any], kept: bool) -> None:
-        verb = "kept (--keep-stale; marked on the leaderboard)" if kept else "recomputed"
-        click.echo(f"{len(cells)} finished cell(s) are stale and will be {verb}:", err=True)
-        for cell, why in cells[:10]:
-            click.echo(f"  {cell.label}\n    {why}", err=True)
 
     try:
         with reporter:
             summary = run_grid(config, out_dir, jobs=jobs, executor=executor, address=address, rerun_failed=rerun_failed,
                                force=force, keep_stale=keep_stale, cache_dir=cache_dir, cache_enabled=not no_cache,
                                allow_plugin_problems=allow_plugin_problems,
-                               on_start=reporter.start, on_outcome=reporter.finished, on_stale=stale,
+                               on_start=reporter.start, on_outcome=reporter.finished, on_stale=_stale,
                                checked=expansion)
     except KeyboardInterrupt:
         click.echo(f"interrupted; every finished cell is saved in {out_dir}. Rerun the same command to resume.", err=True)
@@ -133,14 +140,26 @@ def run_cmd(grid: str | None, out: str | None, dry_run: bool, jobs: int, executo
                    "(a `tuning:` block).", err=True)
     for label, error in summary.failures[:10]:
         click.echo(f"  failed: {label}\n    {error}", err=True)
+    if len(summary.failures) > 10:
+        click.echo(f"  … and {len(summary.failures) - 10} more", err=True)
     if summary.failed:
         click.echo(f"{summary.failed} cell(s) failed; see above, fix, then rerun with --rerun-failed.", err=True)
         sys.exit(1)
 
 
+def _stale(cells: list[Any], kept: bool, err: bool = True, shown: int = 10) -> None:
+    """The stale cells and why each is stale: the first ``shown``, then "… and N more"."""
+    verb = "kept (--keep-stale; marked on the leaderboard)" if kept else "recomputed"
+    click.echo(f"{len(cells)} finished cell(s) are stale and will be {verb}:", err=err)
+    for cell, why in cells[:shown]:
+        click.echo(f"  {cell.label}\n    {why}", err=err)
+    if len(cells) > shown:
+        click.echo(f"  … and {len(cells) - shown} more", err=err)
+
+
 @click.command("export")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["json", "jsonl", "csv", "parquet"]), default="jsonl", show_default=True)
 @click.option("--output", "-o", type=str, default=None,
               help="File to write, or - for standard output [default: DIR/results.FORMAT].")
 def export_cmd(directory: str, fmt: str, output: str | None) -> None:

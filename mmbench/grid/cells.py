@@ -15,17 +15,16 @@ options first (:func:`mmbench.plugins.resolve_choice`), so that the cell id cove
 
 from __future__ import annotations
 
-import importlib.util
-import inspect
 import itertools
 import json
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, replace
 from typing import Any
 
-from mmbench.grid.config import FAMILIES, GridConfig, GridConfigError
-from mmbench.plugins import ComponentChoice, ComponentOptionError, Entry, resolve_choice
+from mmbench.grid.config import GridConfig, GridConfigError
+from mmbench.plugins import ComponentChoice, ComponentError, ComponentOptionError, Entry, resolve_choice
+from mmbench.provenance import provider
 from mmbench.train.cell import Cell
+from mmbench.vocabulary import FAMILIES
 
 #: Encoder used for a modality kind when the grid names none.
 DEFAULT_ENCODERS = {"image": "cnn", "text": "sentence-transformer", "tabular": "mlp", "audio": "mlp"}
@@ -42,50 +41,43 @@ class Expansion:
         return {fam: sum(c.family == fam for c in self.cells) for fam in FAMILIES}
 
 
-def provider(entry: Entry) -> str:
-    """``mmbench 0.2.0 image.py@sha256:…``, ``mmbench-example 0.1.1`` or ``my_methods sha256:…``: what
-    produced a component. A built-in also names a digest of the module that defines it, so editing that
-    module between releases (same version) makes its stored results stale, as editing a local plugin's
-    file does. Only that module: edits to shared helpers or to the training loop count with mmbench's
-    version (docs/grids.md, "Stale results")."""
-    from mmbench.plugins.manager import file_version, plugin_info
+def with_dataset(expansion: Expansion, identity: str) -> Expansion:
+    """The expansion with the dataset's identity (:func:`mmbench.provenance.dataset_identity`, known once the
+    data is loaded) in every cell's provenance."""
+    def stamped(cell: Cell) -> Cell:
+        made = json.loads(cell.provenance or "{}") | {"dataset": identity}
+        return replace(cell, provenance=json.dumps(made, sort_keys=True))
 
-    info = plugin_info(entry.plugin)
-    if info is None:
-        return f"{entry.plugin} unknown"
-    made = f"{info.distribution or info.name} {info.version}"
-    source = defining_file(entry.factory) if info.builtin else None
-    try:
-        return f"{made} {source.name}@{file_version(source)}" if source is not None else made
-    except OSError:  # not a readable file (a zip install): the version alone
-        return made
+    return Expansion([stamped(c) for c in expansion.cells], list(expansion.notes))
 
 
-def defining_file(factory: object) -> Path | None:
-    """The source file of a factory (a :func:`~mmbench.plugins.registry.lazy` one's target module is found
-    without importing it)."""
-    target = getattr(factory, "__mmbench_target__", None)
-    try:
-        if target is not None:
-            spec = importlib.util.find_spec(target.partition(":")[0])
-            origin = spec.origin if spec is not None else None
-        else:
-            origin = inspect.getsourcefile(factory)  # type: ignore[arg-type]
-    except (TypeError, ImportError, ValueError):
-        return None
-    return Path(origin) if origin and origin.endswith(".py") else None
+def raise_all(problems: list[ComponentError]) -> None:
+    """Raise every component problem at once: one as it is, several as one :class:`ComponentOptionError`
+    listing them all (a grid with two option typos needs one run to see both)."""
+    if len(problems) == 1:
+        raise problems[0]
+    if problems:
+        raise ComponentOptionError(f"{len(problems)} problems with the grid's components:\n  - "
+                                   + "\n  - ".join(str(p) for p in problems))
 
 
 class _Resolver:
-    """Resolves every choice once, remembering its registry entry (for provenance and facts)."""
+    """Resolves every choice once, remembering its registry entry (for provenance and facts); collects every
+    unknown name and bad option instead of stopping at the first."""
 
     def __init__(self) -> None:
         self.entries: dict[tuple[str, ComponentChoice], Entry] = {}
+        self.problems: list[ComponentError] = []
 
     def __call__(self, kind: str, choices: list[ComponentChoice]) -> list[ComponentChoice]:
         out = []
         for choice in choices:
-            resolved, entry = resolve_choice(kind, choice)
+            try:
+                resolved, entry = resolve_choice(kind, choice)
+            except ComponentError as exc:
+                if str(exc) not in map(str, self.problems):
+                    self.problems.append(exc)
+                continue
             self.entries[(kind, resolved)] = entry
             if resolved not in out:  # `max` and `example:max`, or an option given at its default: one choice
                 out.append(resolved)
@@ -115,38 +107,37 @@ def _has_shared_representation(entry: Entry) -> bool:
 
 
 def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[str],
-           dataset_entry: Entry | None = None, task_types: dict[str, str] | None = None) -> Expansion:
+           task_types: dict[str, str] | None = None) -> Expansion:
     """Expand ``config`` into cells; ``modality_kinds``/``task_names`` (and ``task_types``) come from the
-    dataset spec; ``dataset_entry`` is the registered dataset, for the cells' provenance."""
+    dataset spec. Every problem (unknown modalities or tasks; unknown components and options) is reported
+    in one error. The cells' provenance names each component's :func:`~mmbench.provenance.provider`; the
+    dataset's identity needs its data and is added by :func:`with_dataset`."""
     modalities = config.modalities or sorted(modality_kinds)
     tasks = config.tasks or list(task_names)
-    for m in modalities:
-        if m not in modality_kinds:
-            raise GridConfigError(f"modality {m!r} is not in dataset {config.name!r}; it has: {', '.join(sorted(modality_kinds))}")
-    for t in tasks:
-        if t not in task_names:
-            raise GridConfigError(f"task {t!r} is not in the dataset; it has: {', '.join(task_names)}")
-    for m in config.encoders:
-        if m not in modalities:
-            raise GridConfigError(f"encoders given for modality {m!r}, which the grid does not use ({', '.join(modalities)})")
+    bad = [f"modality {m!r} is not in dataset {config.name!r}; it has: {', '.join(sorted(modality_kinds))}"
+           for m in modalities if m not in modality_kinds]
+    bad += [f"task {t!r} is not in the dataset; it has: {', '.join(task_names)}" for t in tasks if t not in task_names]
+    bad += [f"encoders given for modality {m!r}, which the grid does not use ({', '.join(modalities)})"
+            for m in config.encoders if m not in modalities]
+    if bad:
+        raise GridConfigError(bad[0] if len(bad) == 1 else f"{len(bad)} problems:\n  - " + "\n  - ".join(bad))
     resolve = _Resolver()
     encoders = {m: resolve("encoders", config.encoders.get(m) or [ComponentChoice(DEFAULT_ENCODERS[modality_kinds[m]])])
                 for m in modalities}
     aligners, fusers = resolve("aligners", config.aligners), resolve("fusers", config.fusers)
     architectures, weightings = resolve("architectures", config.architectures), resolve("weightings", config.weightings)
     hps = resolve("architectures", [ComponentChoice("hps")])[0]
+    raise_all(resolve.problems)
 
     training = tuple(sorted(config.training.items()))
     robustness = json.dumps(config.robustness, sort_keys=True) if config.robustness is not None else None
     notes: list[str] = []
     cells: list[Cell] = []
-    base = {"dataset": provider(dataset_entry)} if dataset_entry is not None else {}
 
     def add(family: str, mods: list[str], tsk: list[str], aligner: Any, fuser: Any, arch: ComponentChoice,
             weighting: Any) -> None:
         for combo in itertools.product(*(encoders[m] for m in mods)):
-            made = dict(base)
-            made |= {f"encoders.{m}": provider(resolve.entry("encoders", c)) for m, c in zip(mods, combo)}
+            made = {f"encoders.{m}": provider(resolve.entry("encoders", c)) for m, c in zip(mods, combo)}
             for slot, kind, choice in (("aligner", "aligners", aligner), ("fuser", "fusers", fuser),
                                        ("architecture", "architectures", arch), ("weighting", "weightings", weighting)):
                 if choice is not None:
@@ -164,7 +155,13 @@ def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[
     if multi and ({"mt-sm", "mt-cm"} & fams):
         shared = {a: _has_shared_representation(resolve.entry("architectures", a)) for a in architectures}
         types = [(task_types or {}).get(t, "classification") for t in tasks]
-        needs = {w: _needs_representation(resolve.entry("weightings", w), w, types) for w in weightings}
+        needs, unbuilt = {}, []
+        for w in weightings:
+            try:
+                needs[w] = _needs_representation(resolve.entry("weightings", w), w, types)
+            except ComponentError as exc:
+                unbuilt.append(exc)
+        raise_all(unbuilt)
         for a, w in list(pairs):
             if needs[w] and not shared[a]:
                 pairs.remove((a, w))

@@ -10,14 +10,7 @@ from typing import Any
 import yaml
 
 from mmbench.plugins.choice import ComponentChoice
-
-FAMILIES = ("st-sm", "st-cm", "mt-sm", "mt-cm")
-FAMILY_TITLES = {
-    "st-sm": "single-task, single-modal",
-    "st-cm": "single-task, cross-modal",
-    "mt-sm": "multitask, single-modal",
-    "mt-cm": "multitask, cross-modal",
-}
+from mmbench.vocabulary import FAMILIES
 
 #: chosen so the built-in grids converge untuned: ``epochs`` is a cap, early stopping ends runs first
 #: (``docs/grids.md`` has the measured figures, ``scripts/defaults_check.py`` reproduces them)
@@ -35,7 +28,7 @@ DEFAULT_TRAINING: dict[str, Any] = {
 }
 OPTIMIZERS = ("adam", "adamw", "sgd")
 TOP_KEYS = ("name", "dataset", "modalities", "tasks", "encoders", "aligners", "fusers", "architectures", "weightings",
-            "seeds", "families", "training", "device", "robustness", "tuning", "split_seeds", "plugins")
+            "seeds", "families", "training", "device", "robustness", "tuning", "split_seeds", "plugins", "claims")
 
 
 class GridConfigError(ValueError):
@@ -77,6 +70,8 @@ class GridConfig:
     split_seeds: bool = False
     #: local plugins (``.py`` files, absolute, or importable modules) loaded before the components resolve
     plugins: list[str] = field(default_factory=list)
+    #: the declared families of claims (``mmbench.grid.claims_spec.ClaimsSpec``), stored in the run's meta
+    claims: Any = None
 
 
 def _close(word: str, options: list[str] | tuple[str, ...]) -> str:
@@ -84,104 +79,137 @@ def _close(word: str, options: list[str] | tuple[str, ...]) -> str:
     return f"; did you mean {close[0]!r}?" if close else f"; valid: {', '.join(options)}"
 
 
-def _list(raw: Any, key: str) -> list[Any]:
+def _list(raw: Any) -> list[Any]:
     if raw is None:
         return []
     return list(raw) if isinstance(raw, (list, tuple)) else [raw]
 
 
 def parse_config(raw: dict[str, Any], source: str = "grid config", base_dir: str | Path | None = None) -> GridConfig:
-    """Validate a grid config dict (as loaded from YAML). Component names are checked later, against
-    the registries, by :func:`mmbench.grid.cells.expand`."""
+    """Validate a grid config dict (as loaded from YAML), reporting every problem found in one
+    :class:`GridConfigError` (two typos need one run, not two). Component names are checked later, against
+    the registries, by :func:`mmbench.grid.cells.expand` (which reports all of its problems together too)."""
     if not isinstance(raw, dict):
         raise GridConfigError(f"{source}: the top level must be a mapping, got {type(raw).__name__}")
-    for key in raw:
-        if key not in TOP_KEYS:
-            raise GridConfigError(f"{source}: unknown key {key!r}{_close(key, TOP_KEYS)}")
+    problems: list[str] = [f"unknown key {key!r}{_close(key, TOP_KEYS)}" for key in raw if key not in TOP_KEYS]
     training = dict(DEFAULT_TRAINING)
-    for key, value in (raw.get("training") or {}).items():
+    training_raw = raw.get("training") or {}
+    if not isinstance(training_raw, dict):
+        problems.append(f"training must be a mapping of settings, got {training_raw!r}")
+        training_raw = {}
+    for key, value in training_raw.items():
         if key not in DEFAULT_TRAINING:
-            raise GridConfigError(f"{source}: unknown training setting {key!r}{_close(key, tuple(DEFAULT_TRAINING))}")
-        training[key] = value
+            problems.append(f"unknown training setting {key!r}{_close(key, tuple(DEFAULT_TRAINING))}")
+        else:
+            training[key] = value
     if training["optimizer"] not in OPTIMIZERS:
-        raise GridConfigError(f"{source}: training.optimizer {training['optimizer']!r}{_close(training['optimizer'], OPTIMIZERS)}")
+        problems.append(f"training.optimizer {training['optimizer']!r}{_close(str(training['optimizer']), OPTIMIZERS)}")
     for key in ("epochs", "batch_size", "patience"):
         if not isinstance(training[key], int) or isinstance(training[key], bool) or training[key] < 1:
-            raise GridConfigError(f"{source}: training.{key} must be a positive integer, got {training[key]!r}")
+            problems.append(f"training.{key} must be a positive integer, got {training[key]!r}")
     for key in ("lr", "weight_decay", "align_weight", "grad_clip"):
         if not isinstance(training[key], (int, float)) or isinstance(training[key], bool) or training[key] < 0:
-            raise GridConfigError(f"{source}: training.{key} must be a non-negative number, got {training[key]!r}")
+            problems.append(f"training.{key} must be a non-negative number, got {training[key]!r}")
     seeds_raw = raw.get("seeds", 3)
-    seeds = list(range(seeds_raw)) if isinstance(seeds_raw, int) else [int(s) for s in _list(seeds_raw, "seeds")]
+    try:
+        seeds = list(range(seeds_raw)) if isinstance(seeds_raw, int) else [int(s) for s in _list(seeds_raw)]
+    except (TypeError, ValueError):
+        seeds = []
     if not seeds:
-        raise GridConfigError(f"{source}: seeds must be a count (e.g. 3) or a non-empty list")
-    families = _list(raw.get("families"), "families") or list(FAMILIES)
-    for fam in families:
-        if fam not in FAMILIES:
-            raise GridConfigError(f"{source}: unknown family {fam!r}{_close(str(fam), FAMILIES)}")
+        problems.append(f"seeds must be a count (e.g. 3) or a non-empty list of integers, got {seeds_raw!r}")
+    families = _list(raw.get("families")) or list(FAMILIES)
+    problems += [f"unknown family {fam!r}{_close(str(fam), FAMILIES)}" for fam in families if fam not in FAMILIES]
     device = raw.get("device", "auto")
     if device not in ("auto", "cpu", "cuda") and not str(device).startswith("cuda:"):
-        raise GridConfigError(f"{source}: device must be auto, cpu or cuda, got {device!r}")
+        problems.append(f"device must be auto, cpu or cuda, got {device!r}")
     encoders_raw = raw.get("encoders") or {}
     if not isinstance(encoders_raw, dict):
-        raise GridConfigError(f"{source}: encoders must map modality names to encoder choices")
+        problems.append("encoders must map modality names to encoder choices")
+        encoders_raw = {}
     dataset = raw.get("dataset", "digits")
     if not isinstance(dataset, (str, dict)):
-        raise GridConfigError(f"{source}: dataset must be a registered name or an embedded spec mapping")
+        problems.append("dataset must be a registered name or an embedded spec mapping")
+        dataset = "digits"
     robustness = raw.get("robustness")
     if robustness is True:
         robustness = {}
     if robustness is False:
         robustness = None
     if robustness is not None and not isinstance(robustness, dict):
-        raise GridConfigError(f"{source}: robustness must be true, false or a mapping of settings (docs/robustness.md)")
-    if robustness is not None:
+        problems.append("robustness must be true, false or a mapping of settings (docs/robustness.md)")
+    elif robustness is not None:
         from mmbench.robustness.settings import RobustnessSettingsError, parse_settings
 
         try:
             parse_settings(robustness)  # fail before any training, not after it
         except RobustnessSettingsError as exc:
-            raise GridConfigError(f"{source}: {exc}") from None
+            problems.append(str(exc))
     tuning = None
     if raw.get("tuning") not in (None, False):
         from mmbench.grid.tuning_spec import TuningSpecError, parse_tuning
 
         try:
-            tuning = parse_tuning(raw["tuning"], training)
+            tuning = parse_tuning(raw["tuning"])
         except TuningSpecError as exc:
-            raise GridConfigError(f"{source}: {exc}") from None
+            problems.append(str(exc))
     split_seeds = raw.get("split_seeds", False)
     if not isinstance(split_seeds, bool):
-        raise GridConfigError(f"{source}: split_seeds must be true or false, got {split_seeds!r}")
+        problems.append(f"split_seeds must be true or false, got {split_seeds!r}")
+    from mmbench.grid.claims_spec import ClaimsSpecError, parse_claims
+
+    claims = None
+    try:
+        claims = parse_claims(raw.get("claims"))
+    except ClaimsSpecError as exc:
+        problems.append(str(exc))
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     plugins = []
-    for spec in _list(raw.get("plugins"), "plugins"):
+    for spec in _list(raw.get("plugins")):
         if not isinstance(spec, str) or not spec:
-            raise GridConfigError(f"{source}: plugins must be a list of .py files or module names, got {spec!r}")
+            problems.append(f"plugins must be a list of .py files or module names, got {spec!r}")
+            continue
         if spec.endswith(".py") or "/" in spec:
             path = (base / spec).resolve()
             if not path.is_file():
-                raise GridConfigError(f"{source}: plugin file {spec!r} does not exist (looked for {str(path)!r})")
+                problems.append(f"plugin file {spec!r} does not exist (looked for {str(path)!r})")
             spec = str(path)
         plugins.append(spec)
+
+    def choices(value: Any, where: str) -> list[ComponentChoice]:
+        out = []
+        for c in _list(value):
+            try:
+                out.append(parse_choice(c, where))
+            except GridConfigError as exc:
+                problems.append(str(exc))
+        return out
+
+    encoders = {m: choices(v, f"encoders.{m}") for m, v in encoders_raw.items()}
+    aligners, fusers = choices(raw.get("aligners", ["none"]), "aligners"), choices(raw.get("fusers", ["concat"]), "fusers")
+    weightings = choices(raw.get("weightings", ["ew"]), "weightings")
+    architectures = choices(raw.get("architectures", ["hps"]), "architectures")
+    if problems:
+        raise GridConfigError(f"{source}: {problems[0]}" if len(problems) == 1 else
+                              f"{source}: {len(problems)} problems:\n  - " + "\n  - ".join(problems))
     return GridConfig(
         name=str(raw.get("name") or _dataset_label(dataset)),
         dataset=dataset,
-        modalities=[str(m) for m in _list(raw.get("modalities"), "modalities")] or None,
-        tasks=[str(t) for t in _list(raw.get("tasks"), "tasks")] or None,
-        encoders={m: [parse_choice(c, f"{source}: encoders.{m}") for c in _list(v, m)] for m, v in encoders_raw.items()},
-        aligners=[parse_choice(c, f"{source}: aligners") for c in _list(raw.get("aligners", ["none"]), "aligners")],
-        fusers=[parse_choice(c, f"{source}: fusers") for c in _list(raw.get("fusers", ["concat"]), "fusers")],
-        weightings=[parse_choice(c, f"{source}: weightings") for c in _list(raw.get("weightings", ["ew"]), "weightings")],
+        modalities=[str(m) for m in _list(raw.get("modalities"))] or None,
+        tasks=[str(t) for t in _list(raw.get("tasks"))] or None,
+        encoders=encoders,
+        aligners=aligners,
+        fusers=fusers,
+        weightings=weightings,
         seeds=seeds,
         families=families,
         training=training,
         device=str(device),
         robustness=robustness,
-        architectures=[parse_choice(c, f"{source}: architectures") for c in _list(raw.get("architectures", ["hps"]), "architectures")],
+        architectures=architectures,
         tuning=tuning,
         split_seeds=split_seeds,
         plugins=plugins,
+        claims=claims,
     )
 
 

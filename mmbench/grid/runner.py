@@ -1,27 +1,27 @@
 """Run a grid: plan it, check everything once, skip finished cells, run the rest (tuning them first when
 the grid says so), and write each outcome to the store as it ends.
 
-**Stale cells.** A finished row whose recorded provenance (which plugin and version produced each
-component; mmbench's own version and the defining module's hash for built-ins; a local plugin file's
-content hash) differs from the
-current one is *stale*: it is recomputed and the run says which and why. ``keep_stale=True`` keeps
-such rows instead; the store's ``stale_kept`` meta lists them and the leaderboard marks them.
+**Stale cells.** A finished row whose recorded provenance (:mod:`mmbench.provenance`: per component the
+plugin's distribution and version and the digest of its defining module, or a local plugin file's digest;
+the dataset's data fingerprint) differs from the current one is *stale*: it is recomputed and the run says
+which and why. ``keep_stale=True`` keeps such rows instead; the store's ``stale_kept`` meta lists them and
+the leaderboard marks them. The store's ``grid_cells`` meta lists the cells of the latest grid run, so the
+leaderboard can tell current rows from superseded ones.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
-from mmbench.grid.cells import Expansion, expand
+from mmbench.grid.cells import Expansion, expand, with_dataset
 from mmbench.grid.config import GridConfig
-from mmbench.grid.jobs import CellSource, JobSource, TrialOutcome
+from mmbench.grid.execution.context import WorkerSettings
+from mmbench.grid.execution.jobs import CellSource, JobSource, Outcome, TrialOutcome, longest_first
 from mmbench.grid.lock import RunLock
-from mmbench.grid.scheduling import longest_first
-from mmbench.grid.worker import Outcome, WorkerSettings
 from mmbench.store.sqlite import ResultStore
 from mmbench.train.cell import Cell
 
@@ -47,15 +47,12 @@ class GridSummary:
 def plan(config: GridConfig) -> Expansion:
     """Expand a grid config against its dataset's spec (no data is loaded); local plugins load first."""
     from mmbench.data.loading import resolve
-    from mmbench.plugins import add_local_plugins, get_registry
+    from mmbench.plugins import add_local_plugins
 
     if config.plugins:
         add_local_plugins(config.plugins)
     spec = resolve(config.dataset)
-    name = config.dataset if isinstance(config.dataset, str) else config.dataset.get("name")
-    datasets = get_registry("datasets")
-    entry = datasets.get(name) if isinstance(name, str) and name in datasets else None
-    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks), entry,
+    return expand(config, {m: s.kind for m, s in spec.modalities.items()}, list(spec.tasks),
                   {t: s.type for t, s in spec.tasks.items()})
 
 
@@ -70,14 +67,26 @@ def check_plugins(allow_problems: bool = False) -> list[str]:
     return found
 
 
-def check(config: GridConfig, expansion: Expansion) -> None:
-    """Load the dataset once and build every component once (:mod:`mmbench.grid.preflight`)."""
+def check(config: GridConfig, expansion: Expansion) -> Expansion:
+    """Load the dataset once, build and try every component on it (:mod:`mmbench.grid.preflight`), and return
+    the expansion with the dataset's identity — its data fingerprint at its own split — in every cell's
+    provenance (:func:`~mmbench.grid.cells.with_dataset`)."""
+    from mmbench.grid.execution.context import forget_datasets, loaded_dataset
     from mmbench.grid.preflight import preflight
-    from mmbench.grid.worker import forget_datasets, loaded_dataset
+    from mmbench.provenance import dataset_identity
 
     forget_datasets()  # a new run reads its data afresh; its cells then share this copy
-    first = expansion.cells[0].split_seed if expansion.cells else None
-    preflight(expansion, loaded_dataset(config.dataset, first))
+    data = loaded_dataset(config.dataset, None)  # one identity for every split seed
+    preflight(expansion, data)
+    return with_dataset(expansion, dataset_identity(data))
+
+
+def grid_cells(config: GridConfig, expansion: Expansion) -> list[Cell]:
+    """The cells as the store will hold them: a tuned grid's carry its tuning protocol (part of their id)."""
+    if config.tuning is None:
+        return list(expansion.cells)
+    protocol = config.tuning.to_json()
+    return [replace(c, tuning=protocol) for c in expansion.cells]
 
 
 def staleness(stored: str | None, current: str | None) -> str | None:
@@ -96,46 +105,57 @@ class Selection:
     todo: list[Cell]
     skipped: int
     stale: list[tuple[Cell, str]]
+    #: cells stored as failed and left alone (no ``rerun_failed``)
+    failed: int = 0
+
+    def counts(self, keep_stale: bool = False) -> dict[str, int]:
+        """``finished`` (current), ``stale``, ``failed`` (left alone) and ``to run`` (new, or failed and rerun):
+        what ``--dry-run`` prints; they add up to the grid's cells. A run trains ``to run`` plus the stale ones
+        (unless ``keep_stale``)."""
+        stale = len(self.stale)
+        return {"finished": self.skipped - self.failed - (stale if keep_stale else 0), "stale": stale,
+                "failed": self.failed, "to run": len(self.todo) - (0 if keep_stale else stale)}
 
 
 def select(cells: Sequence[Cell], store: ResultStore, rerun_failed: bool, force: bool, keep_stale: bool = False) -> Selection:
     """The cells still to run, how many are skipped because they finished, and the stale finished ones
-    (other component versions; or, for tuned cells, other hyperparameters than tuning now chooses)."""
+    (other component versions or data; or, for tuned cells, other hyperparameters than tuning now chooses —
+    judged only once tuning chose them: a template cell has none yet)."""
     if force:
         return Selection(list(cells), 0, [])
     statuses, provenances = store.statuses(), store.provenances()
     tuned = {r.cell_id: r.config.get("hparams") for r in store.rows()} if any(c.tuning for c in cells) else {}
-    todo, stale = [], []
+    todo, stale, failed = [], [], 0
     for c in cells:
         status = statuses.get(c.cell_id)
         if status is None or (rerun_failed and status == "failed"):
             todo.append(c)
             continue
+        failed += status == "failed"
         reason = staleness(provenances.get(c.cell_id), c.provenance) if status == "ok" else None
-        if reason is None and status == "ok" and c.tuning is not None and tuned.get(c.cell_id) != dict(c.hparams):
+        if (reason is None and status == "ok" and c.tuning is not None and c.hparams
+                and tuned.get(c.cell_id) != dict(c.hparams)):
             reason = f"tuning now chooses {dict(c.hparams)}, the stored cell trained with {tuned.get(c.cell_id)}"
         if reason is not None:
             stale.append((c, reason))
             if not keep_stale:
                 todo.append(c)
-    return Selection(todo, len(cells) - len(todo), stale)
+    return Selection(todo, len(cells) - len(todo), stale, failed)
 
 
-def _executor(source: JobSource, settings: WorkerSettings, jobs: int, executor: str, address: str | None,
-              split_seeds: Sequence[int | None]) -> Iterable[Outcome | TrialOutcome]:
-    """Where the jobs run; local worker processes start here, before the caller's progress bar."""
-    from mmbench.grid import executors
-
-    if source.done():
-        return []
-    if executor == "ray":
-        return executors.run_ray(source, settings, address=address)
-    if jobs > 1:
-        return executors.run_processes(source, settings, jobs, split_seeds)
-    return executors.run_serial(source, settings)
+def preview(config: GridConfig, expansion: Expansion, out: str | Path, rerun_failed: bool = False,
+            force: bool = False, keep_stale: bool = False) -> Selection:
+    """What a run of the checked ``expansion`` in ``out`` would do, nothing written (``--dry-run``)."""
+    cells = grid_cells(config, expansion)
+    try:
+        store = ResultStore(out, create=False)
+    except FileNotFoundError:  # nothing run there yet
+        return Selection(list(cells), 0, [])
+    with store:
+        return select(cells, store, rerun_failed, force, keep_stale)
 
 
-def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: str = "local", address: str | None = None,
+def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, executor: str = "local", address: str | None = None,
              rerun_failed: bool = False, force: bool = False, keep_stale: bool = False, cache_dir: str | None = None,
              cache_enabled: bool = True, allow_plugin_problems: bool = False,
              on_start: Callable[[int, int], None] | None = None,
@@ -143,17 +163,21 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
              on_stale: Callable[[list[tuple[Cell, str]], bool], None] | None = None,
              checked: Expansion | None = None) -> GridSummary:
     """Run every unfinished cell of ``config``, storing each outcome in ``out/results.sqlite`` as it ends.
-    ``checked``: the expansion the caller already planned and checked (plan, plugins, preflight)."""
+    ``jobs``: local worker processes (1: this process; ``None``: one per core, or one per GPU on CUDA —
+    :func:`~mmbench.grid.execution.executors.default_jobs`). ``checked``: the expansion the caller already
+    planned and checked (plan, plugins, preflight)."""
     from mmbench.data.loading import split_variance
+    from mmbench.grid.execution.executors import default_jobs, start
     from mmbench.plugins.manager import local_plugin_specs
     from mmbench.train.features import default_cache_dir
 
     started = time.perf_counter()
+    jobs = jobs if jobs is not None else default_jobs(config.device)
     expansion = checked
     if expansion is None:
         expansion = plan(config)
         check_plugins(allow_plugin_problems)
-        check(config, expansion)
+        expansion = check(config, expansion)
     settings = WorkerSettings(config.dataset, config.device, str(cache_dir or default_cache_dir()), cache_enabled,
                               plugins=tuple(local_plugin_specs()))
     summary = GridSummary(total=len(expansion.cells))
@@ -162,17 +186,20 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
                                 "counts": expansion.counts(), "notes": expansion.notes,
                                 "split_seeds": config.split_seeds,
                                 "split_variance": split_variance(config.dataset) if config.split_seeds else "none",
-                                "tuning": config.tuning.as_dict() if config.tuning is not None else None})
+                                "tuning": config.tuning.as_dict() if config.tuning is not None else None,
+                                "claims": config.claims.as_dict() if config.claims is not None else None})
+        store.set_meta("grid_cells", sorted(c.cell_id for c in grid_cells(config, expansion)))
         stale_seen: list[tuple[Cell, str]] = []
         driver = None
         if config.tuning is None:
             chosen = select(expansion.cells, store, rerun_failed, force, keep_stale)
             summary.skipped, stale_seen = chosen.skipped, list(chosen.stale)
             source: JobSource = CellSource(longest_first(chosen.todo) if jobs > 1 or executor == "ray" else chosen.todo)
+            planned = chosen.todo
             todo_count = len(chosen.todo)
         else:
+            from mmbench.grid.execution.context import loaded_dataset
             from mmbench.grid.tuning import TuningDriver
-            from mmbench.grid.worker import loaded_dataset
 
             def select_finals(finals: list[Cell]) -> list[Cell]:
                 chosen = select(finals, store, rerun_failed, force, keep_stale)
@@ -186,12 +213,13 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int = 1, executor: st
             driver = TuningDriver(expansion.cells, config.tuning, out, {t: i.type for t, i in data.task_info.items()},
                                   select_finals)
             source = driver
+            planned = list(expansion.cells)  # the configurations' cells: trials and finals use their encoders
             todo_count = driver.remaining_trials() + len(driver.ready)
         summary.stale = [(c.label, why) for c, why in stale_seen]
         if on_stale and stale_seen and config.tuning is None:
             on_stale(stale_seen, keep_stale)
-        outcomes = _executor(source, settings, jobs, executor, address, sorted({c.split_seed for c in expansion.cells},
-                                                                                key=lambda s: (s is None, s or 0)))
+        outcomes = start(source, settings, jobs=jobs, executor=executor, address=address,  # local workers start here
+                         cells=planned)
         if on_start:
             on_start(todo_count, summary.skipped)
         try:

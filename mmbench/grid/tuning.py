@@ -3,9 +3,9 @@ baselines included — gets the same number of Optuna trials on the validation s
 hyperparameters train with the grid's seeds.
 
 The driver (this module) owns one Optuna study per configuration in ``<run dir>/tuning.sqlite`` (Optuna's
-RDB storage); trials run wherever cells run (:func:`mmbench.grid.jobs.run_job`) and come back as
-outcomes that only the driver writes. A run killed mid-tuning leaves its running trials ``RUNNING``: the
-next run marks them failed-orphaned (not counted), so no finished trial is lost or repeated.
+RDB storage); trials run wherever cells run (:func:`mmbench.grid.execution.worker.execute`) and come back
+as outcomes that only the driver writes. A run killed mid-tuning leaves its running trials ``RUNNING``:
+the next run marks them failed-orphaned (not counted), so no finished trial is lost or repeated.
 
 Order: single-task configurations first; a multitask configuration's study opens when the single-task
 baselines its objective needs are tuned (:mod:`mmbench.grid.objective`). A configuration's final cells
@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from mmbench.grid.jobs import Job, TrialJob, TrialOutcome
+from mmbench.grid.execution.jobs import Job, TrialJob, TrialOutcome
 from mmbench.grid.tuning_spec import FIRST_TRIAL, TRIAL_SEED_OFFSET, TuningSpec, TuningSpecError, configuration_space
-from mmbench.train.cell import COMPONENT_SLOTS, Cell
+from mmbench.scoring import MAIN_METRIC
+from mmbench.train.cell import COMPONENT_SLOTS, Cell, split_per_task
 
 STORAGE_NAME = "tuning.sqlite"
-MAIN = {"classification": "accuracy", "multilabel": "micro_f1", "regression": "mae"}
 
 
 def _declared(cell: Cell) -> tuple[dict[str, dict[str, Any]], dict[str, set[str]]]:
@@ -63,8 +63,11 @@ def untuned_point(cell: Cell, space: dict[str, dict[str, Any]]) -> dict[str, Any
             value = training.get(key)
         else:
             slot, _, option = key.rpartition(".")
+            option, index = split_per_task(option)  # weights[1]: task 1's entry of a per-task option
             choice = dict(cell.encoders).get(slot.split(".", 1)[1]) if slot.startswith("encoders.") else getattr(cell, slot, None)
             value = None if choice is None else dict(choice.options).get(option)
+            if index is not None and isinstance(value, (list, tuple)):
+                value = value[index] if index < len(value) else None  # one value stands for every task
         if value is None:
             continue
         if "choices" in spec:
@@ -113,7 +116,7 @@ class Configuration:
 
 
 class TuningDriver:
-    """A :class:`~mmbench.grid.jobs.JobSource` handing out trials, then each configuration's final cells."""
+    """A :class:`~mmbench.grid.execution.jobs.JobSource` handing out trials, then each configuration's final cells."""
 
     def __init__(self, cells: Sequence[Cell], spec: TuningSpec, directory: str | Path, task_types: dict[str, str],
                  select_finals: Callable[[list[Cell]], list[Cell]]):
@@ -131,8 +134,8 @@ class TuningDriver:
         used: set[str] = set()
         for key, members in groups.items():
             declared, takes = _declared(members[0])
-            space = configuration_space(spec, declared, takes)
-            used |= {k for k in space if "." in k}
+            space = configuration_space(spec, declared, takes, len(members[0].tasks))
+            used |= {split_per_task(k)[0] for k in space if "." in k}  # weighting.weights[0]: weighting.weights
             self.configs[key] = Configuration(key, members, space)
         unused = [k for k, v in spec.space.items() if "." in k and v is not None and k not in used]
         if unused:
@@ -237,15 +240,12 @@ class TuningDriver:
         cell = dataclasses.replace(cfg.template, seed=TRIAL_SEED_OFFSET + trial.number,
                                    hparams=tuple(sorted(trial.params.items())),
                                    split_seed=cfg.template.split_seed)
-        main = tuple((t, MAIN[self.task_types[t]]) for t in cell.tasks)
+        main = tuple((t, MAIN_METRIC[self.task_types[t]]) for t in cell.tasks)
         return TrialJob(cfg.study.study_name, trial.number, cell, self._pruner(), history, main,
                         tuple(sorted(self._baseline_values(cfg).items())))
 
     def done(self) -> bool:
         return not self.ready and all(c.released for c in self.configs.values())
-
-    def has_in_flight(self) -> bool:
-        return any(c.in_flight for c in self.configs.values())
 
     def record(self, outcome: TrialOutcome) -> None:
         """Write a finished trial into its study (the driver is the only writer)."""
@@ -290,6 +290,7 @@ class TuningDriver:
                 "baselines": self._baseline_values(cfg) or None,
                 "trial_seconds": sum(float(t.user_attrs.get("seconds", 0.0)) for t in counted),
                 "untuned_best": bool(best.user_attrs.get(FIRST_TRIAL)),
+                "hparams": dict(hparams),  # the chosen values (also the cells' config["hparams"])
             }
             self.ready += self.select_finals(finals)
 

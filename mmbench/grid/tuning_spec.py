@@ -12,9 +12,13 @@ tuning:
     weight_decay: {low: 1.0e-6, high: 1.0e-2, log: true}
     weighting.c: {low: 0.1, high: 0.9}     # narrows CAGrad's declared range
     fuser.rank: null                         # null: do not tune this option
+    weighting.weights: {low: 0.5, high: 2.0, log: true, per_task: true}   # one parameter per task
 ```
 The space of a configuration is the training space plus, for each of its components (aligner, fuser,
 architecture, weighting, encoders), the ``search_space`` its plugin declared, with the overrides applied.
+An entry with ``per_task: true`` (``ls``'s ``weights``) becomes one Optuna parameter per task of the
+configuration, ``<slot>.<option>[i]`` in task order, and reaches the factory as a list
+(:func:`mmbench.train.cell.fold_per_task`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from mmbench.plugins.metadata import check_search_space
+from mmbench.train.cell import per_task_key
 
 SAMPLERS = ("tpe", "random")
 PRUNERS = ("median", "successive-halving", "none")
@@ -73,7 +78,7 @@ OBJECTIVE = ("single-task: the validation main metric (accuracy, micro-F1; minus
              "(without them: the mean over tasks of the signed validation main metric); at the selected epoch")
 
 
-def parse_tuning(raw: Any, training: Mapping[str, Any]) -> TuningSpec:
+def parse_tuning(raw: Any) -> TuningSpec:
     """Validate a ``tuning:`` block (``true`` or ``{trials: N, ...}``)."""
     if raw is True:
         raw = {}
@@ -121,11 +126,12 @@ def parse_tuning(raw: Any, training: Mapping[str, Any]) -> TuningSpec:
 
 
 def configuration_space(spec: TuningSpec, declared: Mapping[str, Mapping[str, Any]],
-                        takes: Mapping[str, set[str]]) -> dict[str, dict[str, Any]]:
+                        takes: Mapping[str, set[str]], n_tasks: int) -> dict[str, dict[str, Any]]:
     """The space of one configuration. ``declared`` maps ``<slot>.<option>`` to the range its component's
     plugin declared; ``takes`` maps each slot the configuration has to the options its component takes.
     The grid's ``space`` adds, narrows or removes (``None``) entries; an override naming an option this
-    configuration's component does not take is skipped (the grid checks that some configuration takes it)."""
+    configuration's component does not take is skipped (the grid checks that some configuration takes it).
+    A ``per_task`` entry becomes ``n_tasks`` entries ``<slot>.<option>[i]`` (the configuration's tasks)."""
     out: dict[str, dict[str, Any]] = {}
     if spec.components:
         out.update({k: dict(v) for k, v in declared.items()})
@@ -138,4 +144,15 @@ def configuration_space(spec: TuningSpec, declared: Mapping[str, Mapping[str, An
             out.pop(key, None)
         else:
             out[key] = dict(value)
-    return dict(sorted(out.items()))
+    return dict(sorted(_per_task_expanded(out, n_tasks).items()))
+
+
+def _per_task_expanded(space: dict[str, dict[str, Any]], n_tasks: int) -> dict[str, dict[str, Any]]:
+    expanded: dict[str, dict[str, Any]] = {}
+    for key, value in space.items():
+        if value.get("per_task"):
+            plain = {k: v for k, v in value.items() if k != "per_task"}
+            expanded.update({per_task_key(key, i): dict(plain) for i in range(n_tasks)})
+        else:
+            expanded[key] = value
+    return expanded

@@ -1,12 +1,16 @@
 """Chance levels of classification tasks, and single-task baselines that do not beat them.
 
 Each cell stores ``result["chance"] = {"validation": {task: acc}, "test": {task: acc}}``: the accuracy of always
-predicting the split's most frequent class. A single-task configuration on a classification task is **at
-chance** (flagged ⚠ chance) when its mean *validation* accuracy does not exceed the mean validation chance level
-by at least :data:`MARGIN` = 2 accuracy points (the test split when a row has no validation scores). The
-margin, not a test: with three seeds no paired test can reach p < 0.05 (:mod:`~mmbench.leaderboard.significance`),
-and the decision is taken on validation so that the test split is only reported. A Δm% whose baseline on some
-task is at chance divides by a chance-level score: the leaderboard shows it with and without those tasks.
+predicting the split's most frequent class, and ``result["sizes"]``: the examples per split. A single-task
+configuration on a classification task is **at chance** (flagged ⚠ chance) when its *validation* accuracy is not
+significantly above the majority-class rate: a one-sided exact binomial test (``scipy.stats.binomtest``,
+``alternative="greater"``) at α = 0.05 of the correct predictions pooled over seeds, k = Σ_s round(acc_s · n_s) of
+N = Σ_s n_s trials, against p0 = Σ_s chance_s · n_s / N. It assumes the validation examples are independent
+trials. Rows that store no split sizes (older runs) fall back to a stated margin: flagged when the mean accuracy
+does not beat the mean chance level by :data:`MARGIN` = 2 accuracy points. The decision is taken on validation (the
+test split when a row has none) so that the test split is only reported. A Δm% or gain whose reference is at
+chance divides by a chance-level score: the leaderboard shows it, with and without those tasks, and keeps it out
+of the families, the picks and the verdicts.
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ import math
 from dataclasses import dataclass
 
 import pandas as pd
+from scipy import stats
 
-from mmbench.leaderboard.aggregate import Configuration
+from mmbench.leaderboard.load import Configuration
 
-#: accuracy points a single-task baseline must beat its majority-class accuracy by
+#: accuracy points a single-task baseline must beat its majority-class accuracy by (rows without split sizes)
 MARGIN = 0.02
+#: the level of the one-sided binomial test
+ALPHA = 0.05
 METRIC = "accuracy"
 
 
@@ -31,10 +38,38 @@ class ChanceCheck:
     split: str
     accuracy: float
     chance: float
+    #: pooled trials of the binomial test and its one-sided p (``None``/``nan``: no split sizes, the margin decides)
+    trials: int | None = None
+    p_value: float = math.nan
+
+    @property
+    def tested(self) -> bool:
+        return self.trials is not None and math.isfinite(self.p_value)
 
     @property
     def flagged(self) -> bool:
+        if self.tested:
+            return not self.p_value <= ALPHA
         return not (self.accuracy - self.chance >= MARGIN)
+
+
+def binomial_p(cfg: Configuration, task: str, split: str) -> tuple[int | None, float]:
+    """``(N, p)`` of the one-sided exact binomial test of ``task``'s accuracy on ``split`` against the majority-class
+    rate, pooled over the seeds that store the split's size; ``(None, nan)`` when none does."""
+    scores = cfg.validation if split == "validation" else cfg.test
+    rates = cfg.chance_validation if split == "validation" else cfg.chance_test
+    k = n = 0
+    expected = 0.0
+    for seed in scores.index:
+        size = cfg.sizes.get(seed, {}).get(split)
+        acc = scores.at[seed, (task, METRIC)] if (task, METRIC) in scores.columns else math.nan
+        rate = rates.at[seed, task] if task in rates.columns and seed in rates.index else math.nan
+        if not size or not (math.isfinite(acc) and math.isfinite(rate)):
+            continue
+        k, n, expected = k + round(acc * size), n + size, expected + rate * size
+    if not n:
+        return None, math.nan
+    return n, float(stats.binomtest(k, n, min(1.0, expected / n), alternative="greater").pvalue)
 
 
 def _mean(frame: pd.DataFrame, column: object) -> float:
@@ -57,7 +92,7 @@ def check(cfg: Configuration) -> ChanceCheck | None:
     for split, scores in (("validation", cfg.validation), ("test", cfg.test)):
         acc, chance = _mean(scores, (task, METRIC)), chance_level(cfg, task, split)
         if math.isfinite(acc) and math.isfinite(chance):
-            return ChanceCheck(task, split, acc, chance)
+            return ChanceCheck(task, split, acc, chance, *binomial_p(cfg, task, split))
     return None
 
 

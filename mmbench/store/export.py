@@ -1,15 +1,19 @@
-"""Export a store as a flat table (pandas): JSONL, CSV or Parquet, one row per cell."""
+"""Export a store as a flat table (pandas): JSON, JSONL, CSV or Parquet, one row per cell, each row with the
+results schema's ``schema_version`` (:mod:`mmbench.store.schema`; a JSON export is ``{"schema": "export",
+"schema_version", "rows"}``)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from mmbench.store.schema import SCHEMA_VERSION
 from mmbench.store.sqlite import ResultStore
 
-FORMATS = ("jsonl", "csv", "parquet")
+FORMATS = ("json", "jsonl", "csv", "parquet")
 
 
 def _component(value: dict[str, Any] | None) -> str | None:
@@ -77,7 +81,12 @@ def dataset_label(value: Any) -> str:
 
 def _frame(directory: str | Path) -> pd.DataFrame:
     with ResultStore(directory, create=False) as store:
-        return pd.DataFrame(flat_rows(store))
+        return pd.DataFrame([{"schema_version": SCHEMA_VERSION} | row for row in flat_rows(store)])
+
+
+def _json(frame: pd.DataFrame) -> str:
+    rows = json.loads(frame.to_json(orient="records", double_precision=15)) if len(frame) else []
+    return json.dumps({"schema": "export", "schema_version": SCHEMA_VERSION, "rows": rows}, indent=1)
 
 
 def export_bytes(directory: str | Path, fmt: str) -> bytes:
@@ -85,6 +94,8 @@ def export_bytes(directory: str | Path, fmt: str) -> bytes:
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     frame = _frame(directory)
+    if fmt == "json":
+        return _json(frame).encode()
     if fmt == "jsonl":
         return frame.to_json(orient="records", lines=True).encode()
     if fmt == "csv":
@@ -102,7 +113,9 @@ def export(directory: str | Path, fmt: str, output: str | Path | None = None) ->
         raise ValueError(f"unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}")
     frame = _frame(directory)
     path = Path(output) if output else Path(directory) / f"results.{fmt}"
-    if fmt == "jsonl":
+    if fmt == "json":
+        path.write_text(_json(frame), encoding="utf-8")
+    elif fmt == "jsonl":
         frame.to_json(path, orient="records", lines=True)
     elif fmt == "csv":
         frame.to_csv(path, index=False)

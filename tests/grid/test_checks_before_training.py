@@ -100,12 +100,28 @@ class NanWeights(Weighting):
         return losses.sum()
 
 
+class LateNanWeights(Weighting):
+    """Fine for two steps (the checks before training take one), NaN weights from the third."""
+
+    need = Need.LOSSES
+
+    def __init__(self, n_tasks, seed=0):
+        super().__init__(n_tasks, seed)
+        self.steps = 0
+
+    def combine(self, losses):
+        self.steps += 1
+        self.last_weights = torch.full((self.n_tasks,), float("nan") if self.steps > 2 else 1.0)
+        return losses.sum()
+
+
 @hookimpl
 def mmbench_register_weightings(register):
     register("no-aggregate", NoAggregate, need="param_jacobian")
     register("claims-jacobian", Claims, need="param_jacobian")
     register("banana", Claims, need="banana")
     register("nan-weights", NanWeights, need="losses")
+    register("late-nan-weights", LateNanWeights)
 '''
 
 
@@ -124,12 +140,23 @@ def test_need_declarations_are_checked(install_plugin, write_grid, tmp_path: Pat
 
 
 def test_nan_weights_fail_the_cell_and_blame_the_strategy(install_plugin, write_grid, tmp_path: Path):
+    """NaN weights from the first step are caught before any cell trains (``first_step``); NaN weights that
+    appear later fail the cell, which is stored as failed; either way the strategy is blamed."""
+    from mmbench.grid.preflight import PreflightError
+
     install_plugin("needs", "mmbench_needs", {"mmbench_needs.py": NEEDS})
     grid = write_grid(tmp_path / "g.yaml", weightings=["nan-weights"], families=["mt-sm"], modalities=["a"])
-    summary = run_grid(load_config(grid), tmp_path / "run", allow_plugin_problems=True)
+    with pytest.raises(PreflightError) as err:
+        run_grid(load_config(grid), tmp_path / "run", allow_plugin_problems=True)
+    error = str(err.value)
+    assert "StrategyError" in error and "NanWeights" in error and "non-finite task weights" in error
+    assert "learning rate are not the cause" in error
+    assert not (tmp_path / "run" / "results.sqlite").exists()
+    late = write_grid(tmp_path / "late.yaml", weightings=["late-nan-weights"], families=["mt-sm"], modalities=["a"])
+    summary = run_grid(load_config(late), tmp_path / "run", allow_plugin_problems=True)
     assert summary.ok == 0 and summary.failed == 1
     (label, error), = summary.failures
-    assert "StrategyError" in error and "NanWeights" in error and "non-finite task weights" in error
+    assert "StrategyError" in error and "LateNanWeights" in error and "non-finite task weights" in error
     assert "learning rate are not the cause" in error
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 import torch
 
 from mmbench.grid.config import load_config
+from mmbench.grid.execution.context import loaded_dataset
 from mmbench.grid.runner import plan
-from mmbench.grid.worker import loaded_dataset
 from mmbench.provenance import resolve_device
-from mmbench.train.cell_runner import run_cell
+from mmbench.train.cell_runner import train_cell
 from mmbench.train.features import FeatureCache
 
 
@@ -34,6 +35,20 @@ def test_disk_cache_is_reused_and_keyed_by_content(tmp_path: Path):
     assert sorted(p.suffix for p in tmp_path.iterdir() if p.suffix != ".lock") == [".safetensors", ".safetensors"]
 
 
+def test_a_damaged_cache_file_is_discarded_with_a_warning_and_recomputed(tmp_path: Path):
+    key = FeatureCache.key("data-hash", "train", "text", "encoder@rev")
+    FeatureCache(tmp_path).get_or_compute(key, lambda: torch.ones(2, 3))
+    path = tmp_path / f"{key}.safetensors"
+    path.write_bytes(path.read_bytes()[:20])  # truncated, as by a full disk
+    cache = FeatureCache(tmp_path)
+    with pytest.warns(RuntimeWarning, match="discarded") as caught:
+        value = cache.get_or_compute(key, lambda: torch.zeros(2, 3))
+    (warning,) = caught
+    assert str(path) in str(warning.message) and "could not be read" in str(warning.message)
+    assert torch.equal(value, torch.zeros(2, 3)) and cache.misses == 1
+    assert torch.equal(FeatureCache(tmp_path).get_or_compute(key, lambda: torch.ones(1)), torch.zeros(2, 3))  # rewritten
+
+
 def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(write_grid, tmp_path: Path):
     grid = write_grid(tmp_path / "g.yaml", encoders={"a": ["identity"], "b": ["identity"]}, families=["mt-cm"],
                       weightings=["ew"])
@@ -41,11 +56,11 @@ def test_no_cache_runs_the_frozen_encoder_in_the_model_with_the_same_result(writ
     (cell,) = plan(cfg).cells
     data, device = loaded_dataset(cfg.dataset), resolve_device("cpu")
     cache = FeatureCache(tmp_path / "cache")
-    cached = run_cell(cell, data, device, cache)
+    cached = train_cell(cell, data, device, cache).result
     assert cache.misses == 6  # 2 modalities x 3 splits, computed once
-    run_cell(cell, data, device, cache)
+    train_cell(cell, data, device, cache)
     assert cache.misses == 6 and cache.hits == 6
-    uncached = run_cell(cell, data, device, FeatureCache(enabled=False))
+    uncached = train_cell(cell, data, device, FeatureCache(enabled=False)).result
     assert json.dumps(cached["metrics"], sort_keys=True) == json.dumps(uncached["metrics"], sort_keys=True)
 
 

@@ -177,7 +177,7 @@ def test_completed_trials_carry_their_best_value_forward_for_the_median_pruner()
     trials that early-stopped at epoch 5 still judge a poor trial at epoch 12 (and spare a good one)."""
     import optuna
 
-    from mmbench.grid.trial import carried_forward, make_pruner
+    from mmbench.grid.execution.trial import carried_forward, make_pruner
 
     dist = {"lr": optuna.distributions.FloatDistribution(1e-4, 1e-1, log=True)}
     done = [optuna.trial.create_trial(params={"lr": lr}, distributions=dist, value=v,

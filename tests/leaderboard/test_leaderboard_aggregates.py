@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmbench.leaderboard import build
-from mmbench.leaderboard.aggregates import (_iqm_stat, _poi_stat, _profile_stat, iqm, normalised_scores,
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.stats.aggregates import (iqm_statistic, poi_statistic, profile_statistic, iqm, normalised_scores,
                                             probability_of_improvement, stratified_bootstrap)
 
 from leaderboard_helpers import full_grid  # type: ignore[import-not-found]
@@ -38,40 +38,40 @@ def test_probability_of_improvement_by_hand_and_against_rliable():
     assert probability_of_improvement(Y, Y) == pytest.approx(0.5)
     # the batched statistic the bootstrap uses gives the same point value
     cols = [X[:, 0], X[:, 1], Y[:, 0], Y[:, 1]]
-    assert _poi_stat(2)(*cols) == pytest.approx(by_hand)
-    assert _iqm_stat(X[:, 0], X[:, 1]) == pytest.approx(5.25)
+    assert poi_statistic(2)(*cols) == pytest.approx(by_hand)
+    assert iqm_statistic(X[:, 0], X[:, 1]) == pytest.approx(5.25)
 
 
 def test_stratified_bootstrap_resamples_within_columns():
     cols = [X[:, 0], X[:, 1]]
-    point, low, high = stratified_bootstrap(cols, _iqm_stat, n_resamples=500)
+    point, low, high = stratified_bootstrap(cols, iqm_statistic, n_resamples=500)
     assert point == pytest.approx(5.25) and low <= point <= high
     # every resample keeps each column's runs inside that column: the IQM of any resample lies between the
     # IQMs of the most extreme resamples (all-lowest / all-highest run in each column)
-    assert _iqm_stat(np.full(4, 1.0), np.full(4, 5.0)) <= low and high <= _iqm_stat(np.full(4, 10.0), np.full(4, 8.0))
-    again = stratified_bootstrap(cols, _iqm_stat, n_resamples=500)
+    assert iqm_statistic(np.full(4, 1.0), np.full(4, 5.0)) <= low and high <= iqm_statistic(np.full(4, 10.0), np.full(4, 8.0))
+    again = stratified_bootstrap(cols, iqm_statistic, n_resamples=500)
     assert (again[1], again[2]) == (low, high)  # seeded
     # constant columns: no spread; a one-run column is held fixed
-    flat = stratified_bootstrap([np.full(3, 2.0), np.full(3, 4.0)], _iqm_stat, n_resamples=200)
+    flat = stratified_bootstrap([np.full(3, 2.0), np.full(3, 4.0)], iqm_statistic, n_resamples=200)
     assert flat[1] == pytest.approx(3.0) and flat[2] == pytest.approx(3.0)
-    fixed = stratified_bootstrap([np.array([100.0]), np.array([1.0, 1.0])], _iqm_stat, n_resamples=200)
-    assert fixed[1] == pytest.approx(fixed[0]) == pytest.approx(_iqm_stat(np.array([100.0]), np.array([1.0, 1.0])))
-    none = stratified_bootstrap([np.array([1.0]), np.array([2.0])], _iqm_stat)
+    fixed = stratified_bootstrap([np.array([100.0]), np.array([1.0, 1.0])], iqm_statistic, n_resamples=200)
+    assert fixed[1] == pytest.approx(fixed[0]) == pytest.approx(iqm_statistic(np.array([100.0]), np.array([1.0, 1.0])))
+    none = stratified_bootstrap([np.array([1.0]), np.array([2.0])], iqm_statistic)
     assert np.isnan(none[1]) and np.isnan(none[2])
 
 
 def test_a_dominating_value_has_probability_one_with_no_spread():
     better, worse = [np.array([5.0, 6.0, 7.0]), np.array([3.0, 4.0])], [np.array([1.0, 2.0, 0.0]), np.array([2.0, 1.0])]
-    p, low, high = stratified_bootstrap(better + worse, _poi_stat(2), n_resamples=300)
+    p, low, high = stratified_bootstrap(better + worse, poi_statistic(2), n_resamples=300)
     assert (p, low, high) == (1.0, 1.0, 1.0)
 
 
 def test_performance_profile_by_hand():
     taus = np.array([-1.0, 1.5, 2.5, 9.0, 11.0])
-    prof = _profile_stat(taus)(X[:, 0], X[:, 1])
+    prof = profile_statistic(taus)(X[:, 0], X[:, 1])
     # column 0 (1, 2, 3, 10) and column 1 (5, 6, 7, 8): fraction above τ, averaged over the two columns
     assert prof.tolist() == pytest.approx([1.0, (0.75 + 1) / 2, (0.5 + 1) / 2, (0.25 + 0) / 2, 0.0])
-    point, low, high = stratified_bootstrap([X[:, 0], X[:, 1]], _profile_stat(taus), n_resamples=200)
+    point, low, high = stratified_bootstrap([X[:, 0], X[:, 1]], profile_statistic(taus), n_resamples=200)
     assert np.all(low <= point + 1e-12) and np.all(point <= high + 1e-12) and low[0] == high[0] == 1.0
 
 

@@ -11,8 +11,8 @@ import pandas as pd
 from click.testing import CliRunner
 
 from mmbench.cli.main import cli
-from mmbench.leaderboard import build
-from mmbench.leaderboard.plots import pareto_mask
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.plots import pareto_mask
 
 from leaderboard_helpers import full_grid  # type: ignore[import-not-found]
 

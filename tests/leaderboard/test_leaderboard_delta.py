@@ -10,8 +10,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from mmbench.leaderboard import build
-from mmbench.leaderboard.delta import delta_m
+from mmbench.grid.claims_spec import ClaimsSpec
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.stats.delta import delta_m
 from mmbench.store import ResultStore
 
 from leaderboard_helpers import cls, config, full_grid, put, reg, result  # type: ignore[import-not-found]
@@ -62,7 +63,7 @@ def _dm(c: tuple[float, float], r: tuple[float, float], bc: tuple[float, float],
 
 
 def test_full_grid_deltas_match_hand_computation(tmp_path: Path):
-    board = build(full_grid(tmp_path))
+    board = build(full_grid(tmp_path), claims=ClaimsSpec(metrics="all"))  # LibMTL's Δm%: every stored metric
     frame = board.to_frame().set_index("label")
     # mt-cm ew vs st-cm (exact baseline), per seed s (j = 0.01 s on every score): Δm% against the baseline's
     # same seed, then the mean over seeds
@@ -136,8 +137,8 @@ def test_ew_comparison_pairs_by_seed(tmp_path: Path):
     d = 100 * np.array([0.05, 0.02, -0.01]) / 0.7 / 2
     assert uw["vs_ew.effect"] == pytest.approx(d.mean())
     # sign flips of (+a, +b, -c), a=5, b=2, c=1 (units): |sum| >= 6 for (+,+,-), (+,+,+) and their negations: 4 of 8
-    assert uw["vs_ew.p_value"] == pytest.approx(0.5) and uw["vs_ew.min_p"] == pytest.approx(0.25)
-    assert uw["vs_ew.t_p_value"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)
-    assert uw["vs_ew.test"] == "sign-flip permutation (exact)"
+    assert uw["vs_ew.p_signflip"] == pytest.approx(0.5) and uw["vs_ew.min_p"] == pytest.approx(0.25)
+    assert uw["vs_ew.p_value"] == pytest.approx(stats.ttest_1samp(d, 0.0).pvalue)  # the difference test
+    assert uw["vs_ew.test"] == "paired t-test; sign-flip permutation (exact)"
     assert uw["vs_ew.p_value"] == second.loc["uw", "vs_ew.p_value"]
     assert math.isnan(first.loc["ew", "vs_ew.p_value"])

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from mmbench.leaderboard import build
+from mmbench.leaderboard.board import build
 from mmbench.leaderboard.chance import MARGIN
 from mmbench.store import ResultStore
 

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from mmbench.leaderboard import build
-from mmbench.leaderboard.format import fmt_interval
-from mmbench.leaderboard.stats import bounded_interval, metric_range, t_interval
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.format import fmt_interval
+from mmbench.leaderboard.stats.intervals import bounded_interval, metric_range, t_interval
 from mmbench.store import ResultStore
 
 from leaderboard_helpers import config, put, result  # type: ignore[import-not-found]

@@ -1,4 +1,4 @@
-"""Benjamini–Hochberg and Holm on known vectors (by hand), and the page-wide adjustment of a leaderboard."""
+"""Benjamini–Hochberg and Holm on known vectors (by hand), and the adjustment inside each declared family."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmbench.leaderboard import build
-from mmbench.leaderboard.multiplicity import adjust, holm
+from mmbench.grid.claims_spec import ClaimsSpec
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.prose import findings
+from mmbench.leaderboard.stats.multiplicity import adjust, holm
 
 from leaderboard_helpers import full_grid  # type: ignore[import-not-found]
 
@@ -39,15 +41,31 @@ def test_nan_entries_are_left_out_of_m():
         adjust(P, "bonferroni")
 
 
-def test_a_page_adjusts_every_comparison_together(tmp_path: Path):
+def test_each_declared_family_is_adjusted_inside_itself(tmp_path: Path):
     run = full_grid(tmp_path)
     for method in ("bh", "holm"):
         board = build(run, adjust=method)
         tests = board.comparisons_frame()
         tested = tests[tests["n_pairs"] > 0]
         assert len(tested) == 13 and set(tested["kind"]) == {"vs_ew", "delta_m", "cross_modal_gain"}
-        assert tested["p_adjusted"].to_numpy() == pytest.approx(adjust(tested["p_value"].to_numpy(), method))
+        assert (tested["comparison_family"] == tested["kind"]).all()  # the default claims: one family per kind
+        for _, fam in tested.groupby("comparison_family"):
+            assert fam["p_adjusted"].to_numpy() == pytest.approx(adjust(fam["p_value"].to_numpy(), method))
+            assert fam["p_equivalence_adjusted"].to_numpy() == pytest.approx(adjust(fam["p_equivalence"].to_numpy(), method))
         assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
     assert "Holm (family-wise error rate)" in build(run, adjust="holm").to_markdown()
     with pytest.raises(ValueError):
         build(run, adjust="none")
+
+
+def test_undeclared_kinds_are_one_exploratory_family(tmp_path: Path):
+    run = full_grid(tmp_path)
+    board = build(run, claims=ClaimsSpec(families=("vs_ew",)))
+    tests = board.comparisons_frame()
+    tested = tests[tests["n_pairs"] > 0]
+    primary, rest = tested[tested["kind"] == "vs_ew"], tested[tested["kind"] != "vs_ew"]
+    assert set(primary["comparison_family"]) == {"vs_ew"} and set(rest["comparison_family"]) == {"exploratory"}
+    assert rest["p_adjusted"].to_numpy() == pytest.approx(adjust(rest["p_value"].to_numpy()))
+    assert primary["p_adjusted"].to_numpy() == pytest.approx(adjust(primary["p_value"].to_numpy()))
+    text = " ".join(findings(board))
+    assert "Family exploratory (exploratory, adjusted separately" in text

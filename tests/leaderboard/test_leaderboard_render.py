@@ -9,8 +9,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from mmbench.leaderboard import build
-from mmbench.leaderboard.render import FORMULA, MODEL_SELECTION, escape
+from mmbench.grid.claims_spec import ClaimsSpec
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.format import escape
+from mmbench.leaderboard.report.texts import FORMULA, MODEL_SELECTION
 from mmbench.store import ResultStore
 
 from leaderboard_helpers import cls, config, full_grid, put, reg, result  # type: ignore[import-not-found]
@@ -27,7 +29,7 @@ def _cells(line: str) -> list[str]:
 
 
 def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
-    md = build(full_grid(tmp_path)).to_markdown()
+    md = build(full_grid(tmp_path), claims=ClaimsSpec(metrics="all")).to_markdown()
     rows = _table_rows(md, "## Multitask, cross-modal (`mt-cm`)")
     header = _cells(rows[0])
     by_weighting = {(c := _cells(r))[header.index("weighting")]: c for r in rows[2:]}
@@ -35,8 +37,9 @@ def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
     assert by_weighting["uw"][acc] == "**0.790 ± 0.025**" and by_weighting["ew"][acc] == "0.770 ± 0.025"
     assert by_weighting["uw"][mae] == "**1.140 ± 0.025**" and not by_weighting["ew"][mae].startswith("**")
     assert by_weighting["uw"][dm].startswith("**+4.36") and by_weighting["pcgrad"][dm] == "—"
-    assert by_weighting["uw"][header.index("vs EW")] == "+2.06 ± 0.06, too few seeds to test (n=3, min p=0.250)"
-    assert by_weighting["uw"][header.index("Δm% test")] == "too few seeds to test (n=3, min p=0.250)"
+    # three seeds whose differences barely vary: the paired t-test decides (the sign-flip floor 0.25 no longer does)
+    assert by_weighting["uw"][header.index("vs EW")] == "+2.06 ± 0.06, better: p=<0.001 (adj <0.001, n=3, MDE 0.13)"
+    assert by_weighting["uw"][header.index("Δm% test")].startswith("better: p=<0.001 (adj <0.001, n=3, MDE ")
     # paired by seed: the common shift j = 0.01 s of both rows cancels, so the interval is narrow
     assert by_weighting["uw"][header.index("cross-modal gain% ↑")] == "**+6.78 ± 0.19 (vs a)**"
     assert by_weighting["pcgrad"][header.index("seeds")] == "0 (+1 failed)"
@@ -54,7 +57,8 @@ def test_formula_and_model_selection_are_under_every_table(tmp_path: Path):
         assert FORMULA in section[table_end:] and MODEL_SELECTION in section[table_end:]
     assert "- seeds: 0, 1, 2" in md and "- cells: 36 ok, 1 failed" in md
     assert "- data split: one fixed split" in md and "training seeds only" in md
-    assert "adjusted together by Benjamini–Hochberg" in md and "- tuning: none" in md
+    assert "adjusted by Benjamini–Hochberg (false discovery rate) inside each declared family" in md
+    assert "- tuning: none" in md
     assert "## Paired tests" in md and "## Aggregates per component (rliable)" in md and "### By weighting" in md
 
 
@@ -82,9 +86,9 @@ def test_pipes_and_markdown_characters_in_names_cannot_break_a_table(tmp_path: P
 
 def test_one_seed_shows_n1_instead_of_an_interval(tmp_path: Path):
     full_grid(tmp_path, seeds=(0,), failed=False)
-    board = build(tmp_path)
+    board = build(tmp_path, claims=ClaimsSpec(metrics="all"))
     md = board.to_markdown()
-    assert "0.700 (n=1)" in md and "+2.28 (n=1)" in md and "too few seeds to test (n=1, min p=1.000)" in md
+    assert "0.700 (n=1)" in md and "+2.28 (n=1)" in md and "too few seeds to test (n=1; the t-test needs 2)" in md
     rows = _table_rows(md, "## Single-task, single-modal (`st-sm`)")
     assert not any("±" in line for line in rows)
     assert board.to_frame()["c.accuracy.ci_low"].isna().all()
@@ -99,16 +103,20 @@ def test_csv_and_json_have_the_documented_columns(tmp_path: Path):
                 "delta_m.method", "delta_m.p_value", "delta_m.p_adjusted", "delta_m.n_pairs", "delta_m.min_p",
                 "delta_m_excl_chance", "cross_modal_gain.p_value", "cross_modal_gain.p_adjusted", "vs_ew.test",
                 "vs_ew.effect", "vs_ew.effect.ci_low", "vs_ew.effect.ci_high", "vs_ew.n_pairs", "vs_ew.min_p",
-                "vs_ew.p_value", "vs_ew.p_adjusted", "vs_ew.t_p_value"}
+                "vs_ew.p_value", "vs_ew.p_adjusted", "vs_ew.p_signflip"}
+    for cmp in ("vs_ew", "delta_m", "cross_modal_gain"):  # the declared-family columns of every comparison
+        required |= {f"{cmp}.{k}" for k in ("p_value", "p_adjusted", "p_signflip", "p_equivalence",
+                                            "p_equivalence_adjusted", "equivalent", "verdict", "mde", "family")}
     for task, metrics in (("c", ("accuracy", "macro_f1")), ("r", ("mae", "rmse"))):
         required |= {f"{task}.{m}.{s}" for m in metrics for s in ("mean", "ci_low", "ci_high")}
     assert required <= set(frame.columns)
     assert len(frame) == 13 and set(frame["modalities"]) == {"a", "b", "a+b"} and "c+r" in set(frame["tasks"])
     doc = json.loads(board.to_json())
     assert set(doc) == {"meta", "formula", "model_selection", "adjustment", "rows", "comparisons", "aggregates",
-                        "failed", "plots"}
+                        "failed", "plots", "claims"} | ({"schema", "schema_version"} & set(doc))
     assert doc["adjustment"] == {"method": "bh", "name": "Benjamini–Hochberg (false discovery rate)", "alpha": 0.05,
-                                 "comparisons": 13}
+                                 "within": "family", "comparisons": 13}
+    assert doc["claims"]["families"] == ["vs_ew", "delta_m", "cross_modal_gain"] and doc["claims"]["metrics"] == "main"
     assert {"kind", "test", "effect", "effect.ci_low", "effect.ci_high", "n_pairs", "min_p", "p_value", "p_adjusted"} \
         <= set(doc["comparisons"][0])
     assert "p_gt_ew" not in frame.columns

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from mmbench.leaderboard.stats import t_interval
+from mmbench.leaderboard.stats.intervals import t_interval
 
 
 def test_t_interval_matches_hand_computation_with_closed_form_quantile():

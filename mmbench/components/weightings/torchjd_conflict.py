@@ -17,7 +17,6 @@ from typing import Literal
 
 from torch import nn
 from torchjd import aggregation as tja
-from torchjd.linalg import QuadprogProjector
 
 from mmbench.components.base import Wrt
 from mmbench.components.weightings.torchjd_wrappers import (
@@ -51,20 +50,14 @@ class FairGrad(TorchJDGramianWeighting):
         self.homogeneity = (1 - alpha) / (1 + alpha)
 
 
-class DualProj(TorchJDGramianWeighting):
+class DualProj(UPGrad):
     """DualProj: the mean gradient projected onto the dual cone of the task gradients, the closest update
     that conflicts with no task (Lopez-Paz & Ranzato 2017, NeurIPS, eq. 11, GEM's projection;
-    ``torchjd.aggregation.DualProj``). ``pref_vector`` (one weight per task; default the mean), ``norm_eps``
-    and ``reg_eps`` (its ``QuadprogProjector``'s, relative here) as :class:`~.torchjd_wrappers.UPGrad`."""
+    ``torchjd.aggregation.DualProj``). Options as :class:`~.torchjd_wrappers.UPGrad`'s: ``pref_vector``
+    (one weight per task; default the mean), ``norm_eps`` and ``reg_eps`` (its ``QuadprogProjector``'s,
+    relative here)."""
 
-    def __init__(self, n_tasks: int, seed: int = 0, wrt: Wrt = "params", pref_vector: list[float] | None = None,
-                 norm_eps: float = 1e-4, reg_eps: float = 1e-4):
-        super().__init__(n_tasks, seed, wrt, {"pref_vector": pref_vector, "norm_eps": norm_eps, "reg_eps": reg_eps})
-
-    def build_aggregator(self, pref_vector: list[float] | None = None, norm_eps: float = 1e-4,
-                         reg_eps: float = 1e-4) -> nn.Module:
-        return tja.DualProj(pref_vector=per_task_vector(pref_vector, self.n_tasks, "pref_vector"),
-                            projector=QuadprogProjector(norm_eps=norm_eps, reg_eps=reg_eps))
+    aggregator_cls = "DualProj"
 
 
 #: the Gramian weightings CR-MOGM can smooth (their default options; deterministic ones only)

@@ -268,7 +268,10 @@ class UPGrad(TorchJDGramianWeighting):
     """UPGrad: project each gradient onto the dual cone of all gradients and average, so the update never
     conflicts with any task (Quinton & Rey 2024, arXiv:2406.16232; ``torchjd.aggregation.UPGrad``).
     ``norm_eps`` and ``reg_eps`` go to its ``QuadprogProjector`` (relative here: the Gramian is
-    trace-normalised)."""
+    trace-normalised). :class:`~.torchjd_conflict.DualProj` shares these options with another
+    ``aggregator_cls``."""
+
+    aggregator_cls = "UPGrad"
 
     def __init__(self, n_tasks: int, seed: int = 0, wrt: Wrt = "params", pref_vector: list[float] | None = None,
                  norm_eps: float = 1e-4, reg_eps: float = 1e-4):
@@ -276,8 +279,9 @@ class UPGrad(TorchJDGramianWeighting):
 
     def build_aggregator(self, pref_vector: list[float] | None = None, norm_eps: float = 1e-4,
                          reg_eps: float = 1e-4) -> nn.Module:
-        return tja.UPGrad(pref_vector=per_task_vector(pref_vector, self.n_tasks, "pref_vector"),
-                          projector=QuadprogProjector(norm_eps=norm_eps, reg_eps=reg_eps))
+        return getattr(tja, self.aggregator_cls)(
+            pref_vector=per_task_vector(pref_vector, self.n_tasks, "pref_vector"),
+            projector=QuadprogProjector(norm_eps=norm_eps, reg_eps=reg_eps))
 
 
 class GradVac(TorchJDGramianWeighting):

@@ -10,7 +10,7 @@ A dataset in ``HELD_BACK`` is skipped unless named with ``--only``; the index gi
 The same boards are written as a static site in ``leaderboards/site/`` (an index and one HTML page per
 dataset, interactive plots, opens offline; :mod:`mmbench.leaderboard.report.html_site`), beside the markdown.
 
-Usage: python scripts/publish_leaderboards.py [--only digits] [--runs mmbench-runs/published] [--jobs 2] [--index-only]
+Usage: python scripts/publish_leaderboards.py [--only digits] [--runs leaderboards/runs] [--jobs 2] [--index-only]
 """
 
 from __future__ import annotations
@@ -28,7 +28,28 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 BOARDS = ROOT / "leaderboards"
 GRIDS = BOARDS / "grids"
-PUBLISHED = ("digits", "multidigits", "pid-synthetic")
+PUBLISHED = ("digits", "multidigits", "pid-synthetic", "multifashion", "stamps", "movies")
+#: where the published runs' stores live: committed beside the pages, so a reviewer can recompute every number
+#: (`mmbench leaderboard leaderboards/runs/<name>`) and an interrupted publishing run resumes in a later checkout
+RUNS = BOARDS / "runs"
+
+
+def check_sources(names: Sequence[str]) -> None:
+    """Stop before any training when a dataset's source is missing, with every command that installs one: the
+    real datasets are built from packages (Debian's, PyPI's) that this script does not install itself."""
+    from mmbench.data.errors import DatasetError
+    from mmbench.data.loading import resolve
+    from mmbench.grid.config import load_config
+
+    problems = []
+    for name in names:
+        try:
+            resolve(load_config(GRIDS / f"{name}.yaml").dataset)  # the factory checks its source; nothing is built
+        except DatasetError as exc:
+            problems.append(f"- {name}: {exc}")
+    if problems:
+        sys.exit("cannot publish: a dataset's source is missing (install it, then rerun this script):\n"
+                 + "\n".join(problems))
 
 
 def run_grid(name: str, runs: Path, jobs: int) -> Path:
@@ -134,9 +155,11 @@ def index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> str:
     return "\n".join(lines) + "\n"
 
 
-def reproduce(name: str, runs: Path) -> str:
-    """The command that reproduces a published page."""
-    return f"mmbench run --grid leaderboards/grids/{name}.yaml --out {runs / name} && mmbench leaderboard {runs / name}"
+def reproduce(name: str, runs: Path | None = None) -> str:
+    """The command that reproduces a published page: a fresh run directory (the published store in
+    ``leaderboards/runs/`` would make the run a no-op), then its leaderboard."""
+    out = f"mmbench-runs/{name}"
+    return f"mmbench run --grid leaderboards/grids/{name}.yaml --out {out} && mmbench leaderboard {out}"
 
 
 def write_index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> None:
@@ -159,14 +182,16 @@ def write_site(entries: list[dict[str, Any]], runs: Path, out: Path = BOARDS / "
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", action="append", choices=PUBLISHED, help="publish only these datasets")
-    parser.add_argument("--runs", type=Path, default=Path("mmbench-runs") / "published", help="run directories")
+    parser.add_argument("--runs", type=Path, default=RUNS, help="run directories (default: leaderboards/runs)")
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--index-only", action="store_true",
                         help="only rewrite leaderboards/README.md and leaderboards/site/ from the runs")
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     default = [n for n in PUBLISHED if n not in HELD_BACK]  # a held-back page is published only with --only NAME
-    for name in [] if args.index_only else (args.only or default):
+    names = [] if args.index_only else (args.only or default)
+    check_sources(names)
+    for name in names:
         publish(name, args.runs, args.jobs)
     from mmbench.leaderboard.board import build
 

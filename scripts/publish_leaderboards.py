@@ -119,9 +119,9 @@ def publish(name: str, runs: Path, jobs: int) -> dict[str, Any]:
 
 
 #: why a published dataset has no page yet (its line in the index); the datasets not republished since
-#: the statistics changed in 0.2.0 have their old pages withdrawn rather than left with invalid tests
-PENDING = ("not republished yet: its 0.1.0 page (3 seeds, untuned, bootstrap P(>EW) that is no valid test at "
-           "3 seeds) was withdrawn; `python scripts/publish_leaderboards.py --only {name} --jobs 2` publishes it")
+#: the protocol changed in 0.3.0 have their old pages withdrawn rather than left with superseded tests
+PENDING = ("not published yet under 0.3.0's protocol (10 seeds, declared families){progress}; "
+           "`python scripts/publish_leaderboards.py --only {name} --jobs 2` publishes it (a started run resumes)")
 #: a dataset whose page is held back, and why: a plain run of this script skips it (``--only NAME`` publishes it)
 HELD_BACK: dict[str, str] = {}
 
@@ -143,7 +143,7 @@ def index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> str:
         headline = e["finding"].replace("|", "\\|")  # labels hold pipes: keep the table intact
         lines.append(f"| [{e['name']}]({e['name']}.md) | {e['configs']} | {e['cells_failed']} | {headline} |")
     for name in pending:
-        lines.append(f"| {name} | — | — | {HELD_BACK.get(name) or PENDING.format(name=name)} |")
+        lines.append(f"| {name} | — | — | {HELD_BACK.get(name) or PENDING.format(name=name, progress=progress(name))} |")
     boards = [e["board"] for e in entries if e.get("board") is not None]
     if boards:
         lines += ["", "## Across datasets", "",
@@ -160,6 +160,18 @@ def reproduce(name: str, runs: Path | None = None) -> str:
     ``leaderboards/runs/`` would make the run a no-op), then its leaderboard."""
     out = f"mmbench-runs/{name}"
     return f"mmbench run --grid leaderboards/grids/{name}.yaml --out {out} && mmbench leaderboard {out}"
+
+
+def progress(name: str, runs: Path = RUNS) -> str:
+    """How far a started publishing run of ``name`` got: its stored cells, for the index's pending line."""
+    store = runs / name / "results.sqlite"
+    if not store.exists():
+        return ""
+    from mmbench.store import ResultStore
+
+    with ResultStore(runs / name, create=False) as results:
+        done = sum(1 for _ in results.rows("ok"))
+    return f": {done} cells of its run are stored in `leaderboards/runs/{name}`"
 
 
 def write_index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> None:

@@ -3,7 +3,7 @@
 Headless Debian Chromium driven by Selenium (``apt-get install chromium chromium-driver``;
 ``pip install selenium``, in the ``dev`` extra), the page opened from disk as a reader of a clone would.
 
-Usage: python scripts/screenshot_site.py [--page leaderboards/site/multidigits.html] [-o docs/img/site.png]
+Usage: python scripts/screenshot_site.py [--page leaderboards/site/digits.html] [-o docs/img/site.png]
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--hid
          "--disable-background-networking", "--disable-component-update", "--disable-sync")
 
 
-def screenshot(page: Path, out: Path, width: int = 1400, height: int = 1000) -> Path:
+def screenshot(page: Path, out: Path, width: int = 1700, height: int = 1000) -> Path:
     """Open ``page`` in headless Chromium at ``width`` × ``height`` and save what the window shows to ``out``."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
@@ -44,7 +44,7 @@ def screenshot(page: Path, out: Path, width: int = 1400, height: int = 1000) -> 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--page", type=Path, default=ROOT / "leaderboards" / "site" / "multidigits.html")
+    parser.add_argument("--page", type=Path, default=ROOT / "leaderboards" / "site" / "digits.html")
     parser.add_argument("-o", "--out", type=Path, default=ROOT / "docs" / "img" / "site.png")
     args = parser.parse_args()
     if not args.page.exists():

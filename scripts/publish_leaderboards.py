@@ -63,7 +63,25 @@ def run_grid(name: str, runs: Path, jobs: int) -> Path:
     return out
 
 
-def header(name: str, board: Any, command: str, jobs: int) -> str:
+def data_lines(metadata: dict[str, Any]) -> list[str]:
+    """The dataset's description, licence, reference and — for data built from a package — where it comes from
+    and the command that installs it (the page's "Reproduce" line works after it)."""
+    lines = []
+    if metadata.get("description"):
+        lines.append(f"- **Data:** {metadata['description']}")
+    if metadata.get("license"):
+        lines.append(f"- **Licence:** {metadata['license']}")
+    if metadata.get("reference"):
+        bibtex = " (BibTeX in [docs/datasets.md](../docs/datasets.md))" if metadata.get("citation") else ""
+        lines.append(f"- **Cite:** {metadata['reference']}{bibtex}")
+    source = str(metadata.get("source") or "")
+    if "`" in source:  # "<local path> (<package>; `<install command>`)": the path is this machine's, not the reader's
+        package = source[source.index("(") + 1:source.rindex(")")] if "(" in source else source
+        lines.append(f"- **Source:** {package.split(';')[0]}; install it first: {package.split(';', 1)[1].strip()}")
+    return lines
+
+
+def header(name: str, board: Any, command: str, jobs: int, metadata: dict[str, Any] | None = None) -> str:
     versions: dict[str, Any] = {}
     devices: set[str] = set()
     from mmbench.store import ResultStore
@@ -78,6 +96,7 @@ def header(name: str, board: Any, command: str, jobs: int) -> str:
     return "\n".join([
         f"# Leaderboard: `{name}`", "",
         f"- **Dataset:** `{name}` (see [docs/datasets.md](../docs/datasets.md))",
+        *data_lines(metadata or {}),
         f"- **Grid:** [`leaderboards/grids/{name}.yaml`](grids/{name}.yaml)",
         f"- **Seeds:** {len(seeds)} ({', '.join(map(str, seeds))})",
         f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores, {platform.machine()}; "
@@ -88,12 +107,13 @@ def header(name: str, board: Any, command: str, jobs: int) -> str:
     ])
 
 
-def page(name: str, board: Any, command: str, jobs: int, ground_truth: dict[str, str], plots: list[Path]) -> str:
+def page(name: str, board: Any, command: str, jobs: int, ground_truth: dict[str, str], plots: list[Path],
+         metadata: dict[str, Any] | None = None) -> str:
     """A published page: header, "What the results show" (prose.findings), then the leaderboard."""
     from mmbench.leaderboard.report.prose import findings
 
     facts = findings(board, ground_truth)
-    text = header(name, board, command, jobs) + "\n## What the results show\n\n" + "\n".join(f"- {f}" for f in facts) + "\n\n"
+    text = header(name, board, command, jobs, metadata) + "\n## What the results show\n\n" + "\n".join(f"- {f}" for f in facts) + "\n\n"
     return text + board.to_markdown(plots, link_dir=BOARDS).replace("# Leaderboard:", "## Run:", 1)  # one title per page
 
 
@@ -106,14 +126,16 @@ def entry(name: str, board: Any) -> dict[str, Any]:
 
 def publish(name: str, runs: Path, jobs: int) -> dict[str, Any]:
     from mmbench.data.loading import resolve
+    from mmbench.grid.config import load_config
     from mmbench.leaderboard.board import build
 
     out = run_grid(name, runs, jobs)
     board = build(out)
     plots = board.write_plots(BOARDS)
-    truth = resolve(name).metadata.get("ground_truth", {})
+    metadata = resolve(load_config(GRIDS / f"{name}.yaml").dataset).metadata
     command = reproduce(name, runs)
-    (BOARDS / f"{name}.md").write_text(page(name, board, command, jobs, truth, plots), encoding="utf-8")
+    (BOARDS / f"{name}.md").write_text(page(name, board, command, jobs, metadata.get("ground_truth", {}), plots, metadata),
+                                       encoding="utf-8")
     print(f"wrote leaderboards/{name}.md and {len(plots)} plot(s)")
     return entry(name, board)
 

@@ -85,7 +85,7 @@ def build_digits(seed: int = 0, noise: float = 0.3, split_seed: int | None = Non
         "ink": datasets.Value("float32"),
     })
     out = {}
-    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed).items():
+    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed, test_seed=seed).items():
         out[role] = datasets.Dataset.from_dict({
             "image": [Image.fromarray(images[i]) for i in idx],
             "text": [texts[i] for i in idx],

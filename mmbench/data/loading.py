@@ -81,11 +81,13 @@ def _missing_folder_option(entry: Any, spec: DatasetSpec, values: Mapping[str, A
 
 
 def resolve_with_split(name_or_spec: str | Mapping[str, Any] | DatasetSpec, split_seed: int | None) -> DatasetSpec:
-    """:func:`resolve`, with the split redrawn by ``split_seed`` (``None``: the dataset's own split).
+    """:func:`resolve`, with train/validation redrawn by ``split_seed`` (``None``: the dataset's own split).
 
-    A registered dataset whose factory takes ``split_seed`` (every built-in) draws its train/validation/test
-    split with it; any other spec keeps its fixed splits and uses ``split_seed`` only to carve a missing
-    validation split from train (:func:`split_variance` says which)."""
+    The test split never moves (:mod:`mmbench.data.splits`: tuning selects on one split's validation rows,
+    which must never reach a test split). A registered dataset whose factory takes ``split_seed`` (every
+    built-in) redraws train/validation with it around the test split of its own seed; any other spec keeps
+    its fixed splits and uses ``split_seed`` only to carve a missing validation split from train, a carved
+    test split staying the one of the spec's own seed (:func:`split_variance` says which)."""
     if split_seed is None:
         return resolve(name_or_spec)
     if _factory_takes_split_seed(name_or_spec):
@@ -93,7 +95,8 @@ def resolve_with_split(name_or_spec: str | Mapping[str, Any] | DatasetSpec, spli
             return resolve(name_or_spec, split_seed=int(split_seed))
         return resolve(str(name_or_spec), split_seed=int(split_seed))
     spec = resolve(name_or_spec)
-    return dataclasses.replace(spec, split_seed=int(split_seed))
+    test_seed = spec.split_seed if spec.test_seed is None else spec.test_seed
+    return dataclasses.replace(spec, split_seed=int(split_seed), test_seed=test_seed)
 
 
 def _factory_takes_split_seed(name_or_spec: Any) -> bool:
@@ -119,16 +122,12 @@ def _factory_takes_split_seed(name_or_spec: Any) -> bool:
 
 
 def split_variance(name_or_spec: Any) -> str:
-    """``"full"`` when ``split_seeds`` redraws the whole split (built-ins, or a spec carving both test and
-    validation from train), ``"validation"`` when it only re-carves a validation split taken from train,
-    ``"none"`` when the splits are fixed. (A carved test split with a fixed validation split counts as
-    ``"full"`` too: the test rows change.)"""
+    """What ``split_seeds`` redraws: ``"train-validation"`` (built-ins, and specs carving their validation split
+    from train: the train/validation rows are re-divided, the test split stays fixed) or ``"none"`` (a spec
+    with fixed validation and test splits)."""
     if _factory_takes_split_seed(name_or_spec):
-        return "full"
-    spec = resolve(name_or_spec)
-    if spec.splits.get("test") is None:
-        return "full"
-    return "validation" if spec.splits.get("validation") is None else "none"
+        return "train-validation"
+    return "train-validation" if resolve(name_or_spec).splits.get("validation") is None else "none"
 
 
 def _hash_value(h: Any, value: Any) -> None:

@@ -65,7 +65,7 @@ def build_multidigits(seed: int = 0, noise: float = 0.3, split_seed: int | None 
         "right": datasets.ClassLabel(names=[str(d) for d in range(10)]),
     })
     out = {}
-    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed).items():
+    for role, idx in stratified_split(labels, seed if split_seed is None else split_seed, test_seed=seed).items():
         left, right = pair_within(idx, rng)
         canvases = overlay(images[left], images[right])
         parity = noisy_words(labels[left] % 2, noise, rng)

@@ -62,7 +62,7 @@ def build_pid_synthetic(n: int, dim: int, latent: int, noise: float, amplitude: 
     features = datasets.Features({"a": vector, "b": vector, **{t: datasets.ClassLabel(names=["0", "1"]) for t in TASKS}})
     out = {}
     joint = np.stack([np.asarray(data[t]) for t in TASKS], axis=1)
-    for role, idx in stratified_split(joint, seed if split_seed is None else split_seed).items():
+    for role, idx in stratified_split(joint, seed if split_seed is None else split_seed, test_seed=seed).items():
         out[role] = datasets.Dataset.from_dict({k: v[idx] for k, v in data.items()}, features=features, split=role)
     return datasets.DatasetDict(out)
 

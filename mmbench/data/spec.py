@@ -34,7 +34,8 @@ class DatasetSpec:
     folder). Built-in datasets set ``builder`` instead: a function returning a ``datasets.DatasetDict``.
     ``splits`` maps the roles ``train``/``validation``/``test`` to split names; a missing validation
     split is carved from train (``validation_fraction``, ``split_seed``) and the results say so.
-    ``test: None`` carves a test split from train too (``test_fraction``), before validation.
+    ``test: None`` carves a test split from train too (``test_fraction``), before validation, with
+    ``test_seed`` (``None``: ``split_seed``) — so a grid redrawing splits per seed keeps one test split.
     ``revision`` pins a hub dataset's version (a commit, branch or tag, as ``datasets.load_dataset``
     takes it); it is recorded with every result. ``missing_labels`` (``error`` | ``drop`` | ``mask``) and
     ``missing_features`` (``error`` | ``drop`` | ``impute``) say what to do with missing values
@@ -56,6 +57,7 @@ class DatasetSpec:
     test_fraction: float = 0.1
     missing_labels: str = "error"
     missing_features: str = "error"
+    test_seed: int | None = None
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,12 @@ A split is stratified by the *joint* label of the dataset's classification tasks
 labels keeps its share in each split), falling back to the first task alone, then to a plain seeded
 permutation, when a combination is too rare to stratify (fewer than 3 examples). Sizes are 70/15/15
 (:func:`split_sizes`). scikit-learn's ``train_test_split`` does the stratified draws.
+
+**Redrawn splits keep one test split.** A grid with ``split_seeds: true`` redraws the split per seed; the
+test split stays the one drawn with the dataset's own seed (``test_seed``) and only train/validation are
+redrawn, within the other 85%. Tuning selects on one split's validation rows: were the test split redrawn
+too, those rows would sit in other seeds' test splits, and the test split would no longer be unseen before
+the final evaluation. Intervals then cover training seeds and train/validation draws on a fixed test split.
 """
 
 from __future__ import annotations
@@ -35,9 +41,32 @@ def _strata(labels: Any) -> Any | None:
     return None
 
 
-def stratified_split(labels: Any, seed: int) -> dict[str, Any]:
+def stratified_split(labels: Any, seed: int, test_seed: int | None = None) -> dict[str, Any]:
     """Index arrays ``{"train", "validation", "test"}`` of a seeded 70/15/15 split, stratified by ``labels``
-    (``[N]`` or ``[N, K]``, one column per classification task)."""
+    (``[N]`` or ``[N, K]``, one column per classification task).
+
+    ``test_seed`` (the dataset's own seed) fixes the test split: it is the test split of the split drawn with
+    ``test_seed``, and ``seed`` redraws train and validation among the other rows, stratified as before and
+    with the same sizes. ``None`` or ``seed``: the plain split drawn with ``seed``."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    base = _split(labels, seed if test_seed is None else test_seed)
+    if test_seed is None or test_seed == seed:
+        return base
+    rest = np.sort(np.concatenate([base["train"], base["validation"]]))
+    n_train = len(base["train"])
+    strata = _strata(np.asarray(labels)[rest])
+    if strata is None:
+        perm = np.random.default_rng(seed).permutation(rest)
+        train, val = perm[:n_train], perm[n_train:]
+    else:
+        train, val = train_test_split(rest, train_size=n_train, stratify=strata, random_state=seed)
+    return {"train": np.sort(train), "validation": np.sort(val), "test": base["test"]}
+
+
+def _split(labels: Any, seed: int) -> dict[str, Any]:
+    """The plain seeded 70/15/15 split (train drawn first, then validation and test from the rest)."""
     import numpy as np
     from sklearn.model_selection import train_test_split
 

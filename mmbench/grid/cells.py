@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,11 +42,12 @@ class Expansion:
         return {fam: sum(c.family == fam for c in self.cells) for fam in FAMILIES}
 
 
-def with_dataset(expansion: Expansion, identity: str) -> Expansion:
+def with_dataset(expansion: Expansion, identities: Mapping[int | None, str]) -> Expansion:
     """The expansion with the dataset's identity (:func:`mmbench.provenance.dataset_identity`, known once the
-    data is loaded) in every cell's provenance."""
+    data is loaded) in every cell's provenance: the identity of the data at the cell's split seed
+    (``identities[cell.split_seed]``), so a change in how a split is drawn makes its cells stale."""
     def stamped(cell: Cell) -> Cell:
-        made = json.loads(cell.provenance or "{}") | {"dataset": identity}
+        made = json.loads(cell.provenance or "{}") | {"dataset": identities[cell.split_seed]}
         return replace(cell, provenance=json.dumps(made, sort_keys=True))
 
     return Expansion([stamped(c) for c in expansion.cells], list(expansion.notes))

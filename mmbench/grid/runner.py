@@ -69,16 +69,20 @@ def check_plugins(allow_problems: bool = False) -> list[str]:
 
 def check(config: GridConfig, expansion: Expansion) -> Expansion:
     """Load the dataset once, build and try every component on it (:mod:`mmbench.grid.preflight`), and return
-    the expansion with the dataset's identity — its data fingerprint at its own split — in every cell's
-    provenance (:func:`~mmbench.grid.cells.with_dataset`)."""
-    from mmbench.grid.execution.context import forget_datasets, loaded_dataset
+    the expansion with the dataset's identity — the data fingerprint at each cell's split — in every cell's
+    provenance (:func:`~mmbench.grid.cells.with_dataset`): a stored cell whose split was drawn otherwise is
+    stale, never reused."""
+    from mmbench.grid.execution.context import forget_datasets, loaded_dataset, split_fingerprint
     from mmbench.grid.preflight import preflight
     from mmbench.provenance import dataset_identity
 
     forget_datasets()  # a new run reads its data afresh; its cells then share this copy
-    data = loaded_dataset(config.dataset, None)  # one identity for every split seed
+    data = loaded_dataset(config.dataset, None)
     preflight(expansion, data)
-    return with_dataset(expansion, dataset_identity(data))
+    identities: dict[int | None, str] = {None: dataset_identity(data)}
+    for split_seed in sorted({c.split_seed for c in expansion.cells if c.split_seed is not None}):
+        identities[split_seed] = dataset_identity(split_fingerprint(config.dataset, split_seed))
+    return with_dataset(expansion, identities)
 
 
 def grid_cells(config: GridConfig, expansion: Expansion) -> list[Cell]:

@@ -150,7 +150,7 @@ def test_architecture_is_an_axis_and_the_ew_counterpart_matches_it(tmp_path: Pat
     # mmoe beats hps on every run of task c and ties on d (identical scores): P = (1 + 0.5) / 2
     assert arch.reference == "hps" and next(v for v in arch.values if v.value == "mmoe").poi.value == 0.75
     # split seeds present only on the multitask rows: the page says which configurations cover data splits
-    assert "redrawn per seed for 4 of 6 configurations" in md
+    assert "train/validation redrawn per seed for 4 of 6 configurations" in md
 
 
 def test_split_seeds_pair_only_on_the_same_split(tmp_path: Path):
@@ -161,7 +161,7 @@ def test_split_seeds_pair_only_on_the_same_split(tmp_path: Path):
             put(store, config("mt-sm", ["a"], ["c", "d"], weighting="ew", seed=s, split_seed=s),
                 result({"c": acc(0.72), "d": acc(0.71)}))
     board = build(tmp_path)
-    assert "- data split: redrawn per seed (`split_seed`)" in board.to_markdown()
+    assert "- data split: train/validation redrawn per seed (`split_seed`) around one fixed test split" in board.to_markdown()
     row = board.to_frame().set_index("family").loc["mt-sm"]
     assert row["split_seeds"] == "0 1 2" and row["delta_m.n_pairs"] == 3 and row["delta_m.method"] == "paired"
     csv = pd.read_csv(io.StringIO(board.to_csv()))

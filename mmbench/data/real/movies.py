@@ -103,22 +103,23 @@ def _build(path: Path) -> Any:
     return datasets.Dataset.from_dict(data, features=features)
 
 
-def split_movies(table: Any, split_seed: int) -> Any:
-    """``train``/``validation``/``test``: 70/15/15 stratified by ``mpaa`` (unlabelled as its own stratum)."""
+def split_movies(table: Any, split_seed: int, test_seed: int | None = None) -> Any:
+    """``train``/``validation``/``test``: 70/15/15 stratified by ``mpaa`` (unlabelled as its own stratum); the test
+    split fixed by ``test_seed`` (:func:`~mmbench.data.splits.stratified_split`)."""
     import datasets
     import numpy as np
 
     strata = np.asarray([len(RATINGS) if r is None else r for r in table["mpaa"]])
-    return datasets.DatasetDict({role: table.select(idx) for role, idx in stratified_split(strata, split_seed).items()})
+    return datasets.DatasetDict({role: table.select(idx) for role, idx in stratified_split(strata, split_seed, test_seed=test_seed).items()})
 
 
-def build_movies(path: Path, checksum: str, split_seed: int) -> Any:
+def build_movies(path: Path, checksum: str, split_seed: int, seed: int | None = None) -> Any:
     """The ``movies`` DatasetDict: the table from the on-disk cache (built once), split by ``split_seed``."""
     from mmbench.data.builtin import INFO
 
     key = {"version": VERSION, "sources": checksum}
     readme = card({"name": "movies", **INFO["movies"]}, f"bokeh-sampledata's movies.db ({path})", checksum, key)
-    return split_movies(cached("movies", key, partial(_build, path), readme), split_seed)
+    return split_movies(cached("movies", key, partial(_build, path), readme), split_seed, test_seed=seed)
 
 
 def movies_spec(seed: int = 0, split_seed: int | None = None, source: str | None = None,
@@ -140,7 +141,7 @@ def movies_spec(seed: int = 0, split_seed: int | None = None, source: str | None
         modalities={"text": ModalitySpec(TEXT, "text"), "tabular": ModalitySpec(TABULAR, "tabular")},
         tasks={"genre": TaskSpec("genre", "multilabel"), "tomatometer": TaskSpec("tomatometer", "regression"),
                "mpaa": TaskSpec("mpaa", "classification")},
-        builder=partial(build_movies, path, checksum, split_seed),
+        builder=partial(build_movies, path, checksum, split_seed, int(seed)),
         revision=f"sha256:{checksum}",
         missing_labels=missing_labels,
         missing_features=missing_features,

@@ -168,27 +168,28 @@ def _build(root: Path, image_size: int, sampling_rate: int, min_stamps: int, min
     return table.cast_column("audio", datasets.Audio(sampling_rate=sampling_rate))
 
 
-def split_by_stamp(table: Any, split_seed: int) -> Any:
-    """``train``/``validation``/``test`` of the built table: 70/15/15 of its stamps, stratified by category."""
+def split_by_stamp(table: Any, split_seed: int, test_seed: int | None = None) -> Any:
+    """``train``/``validation``/``test`` of the built table: 70/15/15 of its stamps, stratified by category; the
+    test stamps fixed by ``test_seed`` (:func:`~mmbench.data.splits.stratified_split`)."""
     import datasets
     import numpy as np
 
     stamps = np.asarray(table["stamp"])
     categories = np.asarray(table["category"])
     unique, first, inverse = np.unique(stamps, return_index=True, return_inverse=True)
-    parts = stratified_split(categories[first], split_seed)
+    parts = stratified_split(categories[first], split_seed, test_seed=test_seed)
     return datasets.DatasetDict({role: table.select(np.flatnonzero(np.isin(inverse, idx)))
                                  for role, idx in parts.items()})
 
 
-def build_stamps(root: Path, checksum: str, options: dict[str, Any], split_seed: int) -> Any:
+def build_stamps(root: Path, checksum: str, options: dict[str, Any], split_seed: int, seed: int | None = None) -> Any:
     """The ``stamps`` DatasetDict: the built table from the on-disk cache (built once), split by stamp."""
     from mmbench.data.builtin import INFO
 
     key = {"version": VERSION, "sources": checksum, **options}
     readme = card({"name": "stamps", **INFO["stamps"]}, f"Debian tuxpaint-stamps-default ({root})", checksum, key)
     table = cached("stamps", key, partial(_build, root, **options), readme)
-    return split_by_stamp(table, split_seed)
+    return split_by_stamp(table, split_seed, test_seed=seed)
 
 
 def stamps_spec(seed: int = 0, split_seed: int | None = None, image_size: int = 64, sampling_rate: int = 16000,
@@ -224,7 +225,7 @@ def stamps_spec(seed: int = 0, split_seed: int | None = None, image_size: int = 
         modalities={"image": ModalitySpec(("image",), "image"), "text": ModalitySpec(("text",), "text"),
                     "audio": ModalitySpec(("audio",), "audio")},
         tasks={t: TaskSpec(t, "classification") for t in ("category", "subcategory", "language")},
-        builder=partial(build_stamps, root, checksum, options, split_seed),
+        builder=partial(build_stamps, root, checksum, options, split_seed, int(seed)),
         revision=f"sha256:{checksum}",
         metadata={
             "description": info["description"], "reference": info["reference"], "license": info["license"],

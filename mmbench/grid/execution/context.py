@@ -43,6 +43,18 @@ def loaded_dataset(dataset: Any, split_seed: int | None = None) -> Any:
     return _DATA[key]
 
 
+def split_fingerprint(dataset: Any, split_seed: int | None) -> Any:
+    """The dataset at ``split_seed`` as :func:`mmbench.provenance.dataset_identity` reads it (its fingerprint):
+    the decoded copy of this process when there is one, else loaded for the fingerprint and not kept (a
+    driver checking ten split seeds holds no ten copies)."""
+    import json
+
+    from mmbench.data.loading import load, resolve_with_split
+
+    key = json.dumps([dataset, split_seed], sort_keys=True, default=str)
+    return _DATA[key] if key in _DATA else load(resolve_with_split(dataset, split_seed))
+
+
 def feature_cache(settings: WorkerSettings) -> Any:
     """The frozen-feature cache of ``settings``, one per process."""
     from mmbench.train.features import FeatureCache

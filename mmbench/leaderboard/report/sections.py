@@ -65,9 +65,11 @@ def split_line(analyses: list[Analysis]) -> str:
         return ("- data split: one fixed split (train/validation/test); intervals and tests cover training seeds only, "
                 "not the variation between splits")
     if len(with_split) < len(analyses):
-        return (f"- data split: redrawn per seed for {len(with_split)} of {len(analyses)} configurations (the others use "
-                "one fixed split: their intervals cover training seeds only)")
-    return "- data split: redrawn per seed (`split_seed`); intervals and tests cover training seeds and data splits"
+        return (f"- data split: train/validation redrawn per seed for {len(with_split)} of {len(analyses)} configurations, "
+                "around one fixed test split (the others use one fixed split: their intervals cover training seeds only)")
+    return ("- data split: train/validation redrawn per seed (`split_seed`) around one fixed test split, so no validation "
+            "row used for tuning or selection reaches a test split; intervals and tests cover training seeds and "
+            "train/validation draws, on that test split")
 
 
 def tests_line(comparisons: list[Comparison], method: str, claims: ClaimsSpec) -> str:

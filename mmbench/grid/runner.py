@@ -69,14 +69,15 @@ def check_plugins(allow_problems: bool = False) -> list[str]:
 
 def check(config: GridConfig, expansion: Expansion) -> Expansion:
     """Load the dataset once, build and try every component on it (:mod:`mmbench.grid.preflight`), and return
-    the expansion with the dataset's identity — its data fingerprint at its own split — in every cell's
-    provenance (:func:`~mmbench.grid.cells.with_dataset`)."""
+    the expansion with the dataset's identity — its data fingerprint at its own split, of the grid's
+    modalities (all of them: the whole dataset's fingerprint) — in every cell's provenance
+    (:func:`~mmbench.grid.cells.with_dataset`)."""
     from mmbench.grid.execution.context import forget_datasets, loaded_dataset
     from mmbench.grid.preflight import preflight
     from mmbench.provenance import dataset_identity
 
     forget_datasets()  # a new run reads its data afresh; its cells then share this copy
-    data = loaded_dataset(config.dataset, None)  # one identity for every split seed
+    data = loaded_dataset(config.dataset, None, config.modalities)  # one identity for every split seed
     preflight(expansion, data)
     return with_dataset(expansion, dataset_identity(data))
 
@@ -179,7 +180,8 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
         check_plugins(allow_plugin_problems)
         expansion = check(config, expansion)
     settings = WorkerSettings(config.dataset, config.device, str(cache_dir or default_cache_dir()), cache_enabled,
-                              plugins=tuple(local_plugin_specs()))
+                              plugins=tuple(local_plugin_specs()),
+                              modalities=tuple(config.modalities) if config.modalities else None)
     summary = GridSummary(total=len(expansion.cells))
     with RunLock(out), ResultStore(out) as store:
         store.set_meta("grid", {"name": config.name, "dataset": config.dataset, "seeds": config.seeds,
@@ -198,7 +200,7 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
             planned = chosen.todo
             todo_count = len(chosen.todo)
         else:
-            from mmbench.grid.execution.context import loaded_dataset
+            from mmbench.grid.execution.context import settings_dataset
             from mmbench.grid.tuning import TuningDriver
 
             def select_finals(finals: list[Cell]) -> list[Cell]:
@@ -209,7 +211,7 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
                     on_stale(chosen.stale, keep_stale)
                 return chosen.todo
 
-            data = loaded_dataset(config.dataset, expansion.cells[0].split_seed if expansion.cells else None)
+            data = settings_dataset(settings, expansion.cells[0].split_seed if expansion.cells else None)
             driver = TuningDriver(expansion.cells, config.tuning, out, {t: i.type for t, i in data.task_info.items()},
                                   select_finals)
             source = driver

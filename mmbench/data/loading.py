@@ -4,7 +4,8 @@
 (:mod:`mmbench.data.validate`), drops the rows the spec's missing-value options say to drop
 (:mod:`mmbench.data.missing`), decodes the labels with their value checks (:mod:`mmbench.data.targets`)
 and then the modalities (:mod:`mmbench.data.decode`) — all before any training — and fingerprints the
-decoded content for the feature cache.
+decoded content for the feature cache. Given ``modalities`` (a grid's), it decodes only those
+(:func:`mmbench.data.subset.select_modalities`); the rows stay those of the whole dataset.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import dataclasses
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import torch
 
@@ -158,39 +159,47 @@ def fingerprint(spec: DatasetSpec, splits: Mapping[str, Split]) -> str:
     return h.hexdigest()
 
 
-def load(spec: DatasetSpec | str | Mapping[str, Any]) -> LoadedDataset:
-    """Open, check and decode a dataset; every bad input raises :class:`DatasetError` before any training."""
+def load(spec: DatasetSpec | str | Mapping[str, Any], modalities: Sequence[str] | None = None) -> LoadedDataset:
+    """Open, check and decode a dataset; every bad input raises :class:`DatasetError` before any training.
+
+    ``modalities``: decode only these (``None``: all). The schema check and the dropped rows still cover every
+    modality, so a subset has the whole dataset's rows; the result's ``spec``, ``modality_info`` and
+    ``fingerprint`` cover the subset, and all of them (in any order) load exactly as ``None`` does."""
     from mmbench.components.base import ModalityInfo
     from mmbench.data.decode import decode_modality
     from mmbench.data.missing import drop_missing
     from mmbench.data.source import open_splits
+    from mmbench.data.subset import select_modalities
     from mmbench.data.targets import decode_targets
     from mmbench.data.validate import check_schema
 
     spec = resolve(spec)
+    used = select_modalities(spec, modalities)  # an unknown name fails before the data is opened
     opened, notes = open_splits(spec)
     check_schema(spec, opened)
     opened, dropped = drop_missing(spec, opened)
     notes += dropped
-    tabled = [c for m in spec.modalities.values() if m.kind != "image" for c in m.columns]
+    tabled = [c for m in used.modalities.values() if m.kind != "image" for c in m.columns]
     needed = sorted(set(tabled) | {t.column for t in spec.tasks.values()})
     tables = {role: opened[role].select_columns(needed).with_format("arrow")[:] for role in ROLES}
     targets, task_info, task_notes = decode_targets(spec, tables, opened["train"].features)
     notes += task_notes
-    modalities: dict[str, dict[str, Any]] = {role: {} for role in ROLES}
+    decoded: dict[str, dict[str, Any]] = {role: {} for role in ROLES}
     modality_info = {}
-    for name, m in spec.modalities.items():
-        values, shape, mod_notes = decode_modality(spec, name, opened, tables)
+    for name, m in used.modalities.items():
+        values, shape, mod_notes = decode_modality(used, name, opened, tables)
         for role in ROLES:
-            modalities[role][name] = values[role]
+            decoded[role][name] = values[role]
         modality_info[name] = ModalityInfo(name=name, kind=m.kind, shape=tuple(shape), columns=tuple(m.columns))
         notes += mod_notes
-    splits = {role: Split(modalities=modalities[role], targets=targets[role]) for role in ROLES}
+    if used is not spec:
+        notes.append(f"decoded modalities {', '.join(used.modalities)} only, of {', '.join(spec.modalities)}")
+    splits = {role: Split(modalities=decoded[role], targets=targets[role]) for role in ROLES}
     return LoadedDataset(
-        spec=spec,
+        spec=used,
         splits=splits,
         modality_info=modality_info,
         task_info=task_info,
-        fingerprint=fingerprint(spec, splits),
+        fingerprint=fingerprint(used, splits),
         notes=notes,
     )

@@ -21,7 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from mmbench.grid.config import GridConfig, GridConfigError
+from mmbench.data.subset import unknown_modality
+from mmbench.grid.config import GridConfig, GridConfigError, dataset_label
 from mmbench.plugins import ComponentChoice, ComponentError, ComponentOptionError, Entry, resolve_choice
 from mmbench.provenance import provider
 from mmbench.train.cell import Cell
@@ -116,8 +117,7 @@ def expand(config: GridConfig, modality_kinds: dict[str, str], task_names: list[
     dataset's identity needs its data and is added by :func:`with_dataset`."""
     modalities = config.modalities or sorted(modality_kinds)
     tasks = config.tasks or list(task_names)
-    bad = [f"modality {m!r} is not in dataset {config.name!r}; it has: {', '.join(sorted(modality_kinds))}"
-           for m in modalities if m not in modality_kinds]
+    bad = [unknown_modality(m, modality_kinds, dataset_label(config.dataset)) for m in modalities if m not in modality_kinds]
     bad += [f"task {t!r} is not in the dataset; it has: {', '.join(task_names)}" for t in tasks if t not in task_names]
     bad += [f"encoders given for modality {m!r}, which the grid does not use ({', '.join(modalities)})"
             for m in config.encoders if m not in modalities]

@@ -192,7 +192,7 @@ def parse_config(raw: dict[str, Any], source: str = "grid config", base_dir: str
         raise GridConfigError(f"{source}: {problems[0]}" if len(problems) == 1 else
                               f"{source}: {len(problems)} problems:\n  - " + "\n  - ".join(problems))
     return GridConfig(
-        name=str(raw.get("name") or _dataset_label(dataset)),
+        name=str(raw.get("name") or dataset_label(dataset)),
         dataset=dataset,
         modalities=[str(m) for m in _list(raw.get("modalities"))] or None,
         tasks=[str(t) for t in _list(raw.get("tasks"))] or None,
@@ -213,7 +213,7 @@ def parse_config(raw: dict[str, Any], source: str = "grid config", base_dir: str
     )
 
 
-def _dataset_label(dataset: Any) -> str:
+def dataset_label(dataset: Any) -> str:
     """A registered name, or an embedded spec's ``name`` — else its source's last path part, as the spec does."""
     if isinstance(dataset, str):
         return Path(dataset).stem if dataset.endswith((".yaml", ".yml")) else dataset

@@ -69,19 +69,20 @@ def check_plugins(allow_problems: bool = False) -> list[str]:
 
 def check(config: GridConfig, expansion: Expansion) -> Expansion:
     """Load the dataset once, build and try every component on it (:mod:`mmbench.grid.preflight`), and return
-    the expansion with the dataset's identity — the data fingerprint at each cell's split — in every cell's
-    provenance (:func:`~mmbench.grid.cells.with_dataset`): a stored cell whose split was drawn otherwise is
-    stale, never reused."""
+    the expansion with the dataset's identity — the data fingerprint, of the grid's modalities, at each cell's
+    split — in every cell's provenance (:func:`~mmbench.grid.cells.with_dataset`): a stored cell whose split
+    was drawn otherwise is stale, never reused.
+    """
     from mmbench.grid.execution.context import forget_datasets, loaded_dataset, split_fingerprint
     from mmbench.grid.preflight import preflight
     from mmbench.provenance import dataset_identity
 
     forget_datasets()  # a new run reads its data afresh; its cells then share this copy
-    data = loaded_dataset(config.dataset, None)
+    data = loaded_dataset(config.dataset, None, config.modalities)
     preflight(expansion, data)
     identities: dict[int | None, str] = {None: dataset_identity(data)}
     for split_seed in sorted({c.split_seed for c in expansion.cells if c.split_seed is not None}):
-        identities[split_seed] = dataset_identity(split_fingerprint(config.dataset, split_seed))
+        identities[split_seed] = dataset_identity(split_fingerprint(config.dataset, split_seed, config.modalities))
     return with_dataset(expansion, identities)
 
 
@@ -183,7 +184,8 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
         check_plugins(allow_plugin_problems)
         expansion = check(config, expansion)
     settings = WorkerSettings(config.dataset, config.device, str(cache_dir or default_cache_dir()), cache_enabled,
-                              plugins=tuple(local_plugin_specs()))
+                              plugins=tuple(local_plugin_specs()),
+                              modalities=tuple(config.modalities) if config.modalities else None)
     summary = GridSummary(total=len(expansion.cells))
     with RunLock(out), ResultStore(out) as store:
         store.set_meta("grid", {"name": config.name, "dataset": config.dataset, "seeds": config.seeds,
@@ -202,7 +204,7 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
             planned = chosen.todo
             todo_count = len(chosen.todo)
         else:
-            from mmbench.grid.execution.context import loaded_dataset
+            from mmbench.grid.execution.context import settings_dataset
             from mmbench.grid.tuning import TuningDriver
 
             def select_finals(finals: list[Cell]) -> list[Cell]:
@@ -213,7 +215,7 @@ def run_grid(config: GridConfig, out: str | Path, *, jobs: int | None = 1, execu
                     on_stale(chosen.stale, keep_stale)
                 return chosen.todo
 
-            data = loaded_dataset(config.dataset, expansion.cells[0].split_seed if expansion.cells else None)
+            data = settings_dataset(settings, expansion.cells[0].split_seed if expansion.cells else None)
             driver = TuningDriver(expansion.cells, config.tuning, out, {t: i.type for t, i in data.task_info.items()},
                                   select_finals)
             source = driver

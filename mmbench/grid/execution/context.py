@@ -20,6 +20,8 @@ class WorkerSettings:
     threads: int | None = None
     #: local plugins (files or modules) every worker loads before building components
     plugins: tuple[str, ...] = ()
+    #: the modalities the grid uses, the only ones decoded (``None``: all the dataset's)
+    modalities: tuple[str, ...] | None = None
 
 
 _DATA: dict[str, Any] = {}
@@ -31,28 +33,36 @@ def forget_datasets() -> None:
     _DATA.clear()
 
 
-def loaded_dataset(dataset: Any, split_seed: int | None = None) -> Any:
-    """The dataset decoded once per process and split seed (``split_seeds: true`` redraws splits per seed)."""
+def loaded_dataset(dataset: Any, split_seed: int | None = None, modalities: Sequence[str] | None = None) -> Any:
+    """The dataset decoded once per process, split seed (``split_seeds: true`` redraws splits per seed) and
+    set of ``modalities`` (the grid's, the only ones decoded; ``None``: all)."""
     import json
 
     from mmbench.data.loading import load, resolve_with_split
 
-    key = json.dumps([dataset, split_seed], sort_keys=True, default=str)
+    chosen = None if modalities is None else sorted(set([modalities] if isinstance(modalities, str) else modalities))
+    key = json.dumps([dataset, split_seed, chosen], sort_keys=True, default=str)
     if key not in _DATA:
-        _DATA[key] = load(resolve_with_split(dataset, split_seed))
+        _DATA[key] = load(resolve_with_split(dataset, split_seed), chosen)
     return _DATA[key]
 
 
-def split_fingerprint(dataset: Any, split_seed: int | None) -> Any:
-    """The dataset at ``split_seed`` as :func:`mmbench.provenance.dataset_identity` reads it (its fingerprint):
-    the decoded copy of this process when there is one, else loaded for the fingerprint and not kept (a
-    driver checking ten split seeds holds no ten copies)."""
+def split_fingerprint(dataset: Any, split_seed: int | None, modalities: Sequence[str] | None = None) -> Any:
+    """The dataset at ``split_seed`` (of ``modalities``) as :func:`mmbench.provenance.dataset_identity` reads it
+    (its fingerprint): the decoded copy of this process when there is one, else loaded for the fingerprint and
+    not kept (a driver checking ten split seeds holds no ten copies)."""
     import json
 
     from mmbench.data.loading import load, resolve_with_split
 
-    key = json.dumps([dataset, split_seed], sort_keys=True, default=str)
-    return _DATA[key] if key in _DATA else load(resolve_with_split(dataset, split_seed))
+    chosen = None if modalities is None else sorted(set([modalities] if isinstance(modalities, str) else modalities))
+    key = json.dumps([dataset, split_seed, chosen], sort_keys=True, default=str)
+    return _DATA[key] if key in _DATA else load(resolve_with_split(dataset, split_seed), chosen)
+
+
+def settings_dataset(settings: WorkerSettings, split_seed: int | None = None) -> Any:
+    """The dataset of ``settings`` at ``split_seed``, with the grid's modalities only (:func:`loaded_dataset`)."""
+    return loaded_dataset(settings.dataset, split_seed, settings.modalities)
 
 
 def feature_cache(settings: WorkerSettings) -> Any:
@@ -100,7 +110,7 @@ def warm_features(cells: Sequence[Any], settings: WorkerSettings) -> int:
         device = resolve_device(settings.device)
         for modality, choice, split_seed in wanted.values():
             try:
-                data = loaded_dataset(settings.dataset, split_seed)
+                data = settings_dataset(settings, split_seed)
                 encoder = get_registry("encoders").create(choice.name, data.modality_info[modality], **dict(choice.options))
                 done += frozen_features(encoder, modality, data, device, cache) is not None
             except Exception:  # noqa: BLE001 - the cells report it, with their labels, as in a run without warming

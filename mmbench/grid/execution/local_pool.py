@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Iterator, Sequence
 
-from mmbench.grid.execution.context import WorkerSettings, feature_cache, loaded_dataset, usable_cores
+from mmbench.grid.execution.context import WorkerSettings, feature_cache, settings_dataset, usable_cores
 from mmbench.grid.execution.jobs import Job, JobSource, Outcome, TrialOutcome, failed
 from mmbench.grid.execution.worker import execute
 
@@ -52,7 +52,7 @@ def preload(settings: WorkerSettings, split_seeds: Sequence[int | None] = (None,
     import mmbench.train.cell_runner  # noqa: F401 - torch, sklearn and the components
 
     for split_seed in dict.fromkeys(split_seeds):
-        loaded_dataset(settings.dataset, split_seed)
+        settings_dataset(settings, split_seed)
     feature_cache(settings)
 
 

@@ -11,7 +11,7 @@ import time
 import traceback
 from typing import Any
 
-from mmbench.grid.execution.context import WorkerSettings, feature_cache, loaded_dataset
+from mmbench.grid.execution.context import WorkerSettings, feature_cache, settings_dataset
 from mmbench.grid.execution.jobs import TrialJob, TrialOutcome
 from mmbench.grid.objective import objective
 
@@ -90,7 +90,7 @@ def trial_outcome(job: TrialJob, settings: WorkerSettings, device_override: str 
     cell = job.cell
     try:
         device = resolve_device(device_override or settings.device)
-        data = loaded_dataset(settings.dataset, cell.split_seed)
+        data = settings_dataset(settings, cell.split_seed)
         trained = train_cell(cell, data, device, feature_cache(settings), final=False, on_epoch=on_epoch)
     except TrialPruned:
         return TrialOutcome(job, "pruned", None, intermediate, attrs(), None, time.perf_counter() - started, len(intermediate))

@@ -9,7 +9,7 @@ import time
 import traceback
 from typing import Any
 
-from mmbench.grid.execution.context import WorkerSettings, feature_cache, loaded_dataset
+from mmbench.grid.execution.context import WorkerSettings, feature_cache, settings_dataset
 from mmbench.grid.execution.jobs import Job, Outcome, TrialJob, TrialOutcome
 from mmbench.grid.execution.trial import trial_outcome
 from mmbench.train.cell import Cell
@@ -52,7 +52,7 @@ def _cell_outcome(cell: Cell, settings: WorkerSettings, device_override: str | N
     started = time.time()
     try:
         device = resolve_device(device_override or settings.device)
-        result = cell_result(cell, loaded_dataset(settings.dataset, cell.split_seed), device, feature_cache(settings))
+        result = cell_result(cell, settings_dataset(settings, cell.split_seed), device, feature_cache(settings))
         return Outcome(cell, "ok", result, None, started)
     except Exception as exc:  # noqa: BLE001 - a failing cell is a result, not a crash
         frames = traceback.extract_tb(exc.__traceback__)

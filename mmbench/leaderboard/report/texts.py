@@ -33,16 +33,6 @@ TESTS = ("Tests (Δm% test, gain test, vs EW): paired by seed, the two-sided pai
          "minimum detectable effect (MDE, 80% power). vs EW: mean paired difference of per-seed Δm% (row − EW row "
          "with the same architecture) ± its 95% t interval. TOST and sign-flip p-values are in the Paired tests "
          f"section and the CSV/JSON; α = {ALPHA}.")
-INTERVALS = ("Δm% and cross-modal gain include the reference's variance: per seed against the reference's "
-                      "same seed, then the 95% t interval of those values; (Welch) marks a row with seeds its "
-                      "reference lacks: the means' difference with a delta-method interval propagating both sides' "
-                      "variances (Welch–Satterthwaite degrees of freedom).")
-TESTS = ("Tests (Δm% test, gain test, vs EW): paired by seed, the two-sided sign-flip permutation test (exact: every "
-         "one of the 2^n swaps) of the per-seed score; p = raw p-value, adj = adjusted over every comparison on the "
-         f"page (see the header). With n paired seeds the smallest possible p is 2/2^n; when it exceeds α = {ALPHA} "
-         "the cell reads \"too few seeds to test\". vs EW: mean paired difference of per-seed Δm% (row − EW row with "
-         "the same architecture) ± its 95% t interval. Paired t-test p-values are in the Paired tests section and "
-         "the CSV/JSON.")
 INTERVALS = (f"Test split. Each value is the mean over seeds ± the half-width of its 95% Student-t interval (n−1 degrees "
              f"of freedom). With fewer than {MIN_N} seeds no interval is given (\"n=2\"); an interval that would leave "
              "the metric's range (accuracy, F1 in [0, 1]; MAE, RMSE ≥ 0) is clipped and shown as [low, high]. "

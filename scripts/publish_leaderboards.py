@@ -63,6 +63,17 @@ def run_grid(name: str, runs: Path, jobs: int) -> Path:
     return out
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux ``/proc/cpuinfo``), or the platform's processor string."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def data_lines(metadata: dict[str, Any]) -> list[str]:
     """The dataset's description, licence, reference and — for data built from a package — where it comes from
     and the command that installs it (the page's "Reproduce" line works after it)."""
@@ -99,8 +110,8 @@ def header(name: str, board: Any, command: str, jobs: int, metadata: dict[str, A
         *data_lines(metadata or {}),
         f"- **Grid:** [`leaderboards/grids/{name}.yaml`](grids/{name}.yaml)",
         f"- **Seeds:** {len(seeds)} ({', '.join(map(str, seeds))})",
-        f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores, {platform.machine()}; "
-        f"`--jobs {jobs}`",
+        f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores ({cpu_model()}), "
+        f"{platform.machine()}; cells run {jobs} at a time (`--jobs {jobs}`)",
         f"- **Versions:** {vtext}",
         f"- **Generated:** {dt.date.today().isoformat()} by `scripts/publish_leaderboards.py` (not edited by hand)",
         f"- **Reproduce:** `{command}`", "",

@@ -3,24 +3,32 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from mmbench.leaderboard.load import Configuration
-from mmbench.leaderboard.stats.ranks import mean_ranks
+from mmbench.leaderboard.stats.ranks import mean_ranks, signed_main_scores
 
 
 def best(candidates: list[Configuration]) -> Configuration:
-    """The candidate with the lowest mean rank on the *validation* split (test if no validation scores);
-    ties go to the first label in sorted order. Choosing on validation keeps the test split for reporting."""
+    """The candidate with the lowest mean rank on the *validation* split (test if no validation scores).
+    A tie in mean rank goes to the higher mean signed validation main metric (over the tasks: what the ranks
+    rank), and only then to the first label in sorted order — a pick never hinges on how a label is spelt
+    while the scores can tell. Choosing on validation keeps the test split for reporting."""
     ordered = sorted(candidates, key=lambda c: c.label)
-    ranks = mean_ranks(ordered, "validation")
+    split = "validation"
+    ranks = mean_ranks(ordered, split)
     if ranks.isna().all():
-        ranks = mean_ranks(ordered, "test")
+        split = "test"
+        ranks = mean_ranks(ordered, split)
     if ranks.isna().all():
         return ordered[0]
-    return next(c for c in ordered if c.key == ranks.idxmin())
+    level = signed_main_scores(ordered, split).mean(axis=1).reindex(ranks.index)
+    keyed = [(r, -level.get(c.key, math.nan), i, c) for i, (c, r) in enumerate(zip(ordered, ranks.tolist()))]
+    keyed = [k for k in keyed if math.isfinite(k[0])]
+    return min(keyed, key=lambda k: (k[0], k[1] if math.isfinite(k[1]) else math.inf, k[2]))[3]
 
 
 @dataclass

@@ -104,4 +104,4 @@ def test_the_publish_script_writes_the_overall_table_into_the_index(boards):
     assert "| [toy1](toy1.md) | 5 | 0 | weighting vs EW: " in text and "(MDE " in text  # verdicts per family
     assert "## Across datasets" in text and "### By weighting" in text and "P(X > ew)" in text
     pending = module.index(entries, ["toy3"])  # a dataset not republished: a line saying so, no link, no numbers
-    assert "| toy3 | — | — | not republished yet" in pending and "--only toy3" in pending and "(toy3.md)" not in pending
+    assert "| toy3 | — | — | not published yet" in pending and "--only toy3" in pending and "(toy3.md)" not in pending

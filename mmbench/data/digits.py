@@ -117,11 +117,16 @@ def digits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None = None
             "description": INFO["digits"]["description"],
             "reference": INFO["digits"]["reference"],
             "size": {"total": N_DIGITS, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"70/15/15 stratified by digit, seeded by split_seed={seed if split_seed is None else split_seed}",
+            "splits": f"70/15/15 stratified by digit: the test split of seed={seed}, train/validation drawn with "
+                      f"split_seed={seed if split_seed is None else split_seed}",
             "ground_truth": {
                 "digit": "image (fully); text only narrows it to 2-3 candidates (parity x range)",
-                "parity": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f}",
-                "large": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f}",
+                "parity": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f} "
+                         "per text (the texts are drawn once, with `seed`: every split seed reads the same ones, so "
+                         "the realised rate is fixed and text-noise variation is not in the seeds' spread)",
+                "large": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f} "
+                         "per text (the texts are drawn once, with `seed`: every split seed reads the same ones, so "
+                         "the realised rate is fixed and text-noise variation is not in the seeds' spread)",
                 "ink": "image only (mean pixel intensity, an exact function of the image)",
             },
             "options": {"seed": int(seed), "noise": noise, "split_seed": split_seed},

@@ -95,7 +95,8 @@ def multidigits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None =
             "description": INFO["multidigits"]["description"],
             "reference": INFO["multidigits"]["reference"],
             "size": {"total": N_DIGITS, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"digit scans split 70/15/15 stratified by digit (split_seed={seed if split_seed is None else split_seed}) "
+            "splits": f"digit scans split 70/15/15 stratified by digit (test split of seed={seed}, train/validation drawn with "
+                      f"split_seed={seed if split_seed is None else split_seed}) "
                       "before pairing; pairs never cross splits",
             "ground_truth": {
                 "left": f"image (top-left digit, partly occluded); text gives its parity, correct with probability "

@@ -88,8 +88,8 @@ def pid_synthetic_spec(n: int = 2000, dim: int = 16, latent: int = 4, noise: flo
             "description": INFO["pid-synthetic"]["description"],
             "reference": INFO["pid-synthetic"]["reference"],
             "size": {"total": n, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"70/15/15 stratified by the joint label of the four tasks, seeded by "
-                      f"split_seed={seed if split_seed is None else split_seed}",
+            "splits": f"70/15/15 stratified by the joint label of the four tasks: the test split of seed={seed}, "
+                      f"train/validation drawn with split_seed={seed if split_seed is None else split_seed}",
             "ground_truth": {
                 "redundant": "a and b: each alone carries it (the shared block z_s)",
                 "unique_a": "a only (block z_a); chance from b",

@@ -149,7 +149,8 @@ def movies_spec(seed: int = 0, split_seed: int | None = None, source: str | None
             "description": info["description"], "reference": info["reference"], "license": info["license"],
             "citation": info["citation"], "source": f"{path} (PyPI bokeh-sampledata; `{INSTALL}`)",
             "size": {"total": total, "train": n_train, "validation": n_val, "test": n_test},
-            "splits": f"70/15/15 stratified by mpaa rating, unlabelled as its own stratum (split_seed={split_seed})",
+            "splits": f"70/15/15 stratified by mpaa rating, unlabelled as its own stratum (test split by seed={seed}, "
+                      f"train/validation by split_seed={split_seed})",
             "ground_truth": {
                 "genre": "text (title words, director, cast) and tabular (runtime, year) in part; no modality fully",
                 "tomatometer": "text and tabular in part (critics' reception is not in the inputs)",

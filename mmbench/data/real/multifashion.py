@@ -3,8 +3,8 @@ construction (Sabour et al. 2017; the multitask benchmark of Sener & Koltun 2018
 2017), built from the idx files of the Debian package ``dataset-fashion-mnist``.
 
 - source: the 70,000 real 28x28 grayscale product photos (train + t10k files), 10 classes.
-- rows: ``n`` photos (default 3,000) drawn from the 70,000 stratified by class with ``split_seed``, split
-  70/15/15 stratified by class, then paired *within* each split by :func:`mmbench.data.multidigits.pair_within`
+- rows: ``n`` photos (default 3,000) drawn from the 70,000 stratified by class with ``seed``, split
+  70/15/15 stratified by class (the test split of ``seed``; train/validation redrawn by ``split_seed``), then paired *within* each split by :func:`mmbench.data.multidigits.pair_within`
   (seeded by ``seed``): each photo once on the left, once on the right, pairs never cross splits.
 - image: :func:`mmbench.data.multidigits.overlay` on a 36x36 canvas: the left photo at the top-left corner,
   the right one at the bottom-right (an 8-pixel shift each way), pixel-wise maximum where they overlap.
@@ -130,7 +130,8 @@ def multifashion_spec(seed: int = 0, n: int = 3000, split_seed: int | None = Non
             "citation": info["citation"], "source": f"{folder} (Debian dataset-fashion-mnist; `{INSTALL}`)",
             "size": {"total": n, "train": n_train, "validation": n_val, "test": n_test},
             "splits": f"{n} of Fashion-MNIST's 70,000 photos drawn and split 70/15/15 stratified by class "
-                      f"(split_seed={split_seed}) before pairing; pairs never cross splits",
+                      f"(photos and test split by seed={seed}, train/validation by split_seed={split_seed}) before "
+                      "pairing; pairs never cross splits",
             "ground_truth": {"left": "image (the top-left item, partly covered by the other)",
                              "right": "image (the bottom-right item, partly covered by the other)"},
             "options": {"seed": int(seed), "n": n, "split_seed": split_seed, "image_size": image_size,

@@ -233,7 +233,8 @@ def stamps_spec(seed: int = 0, split_seed: int | None = None, image_size: int = 
             "size": {"rows": len(kept), "stamps": len({r.stamp for r in kept}),
                      "languages": len({r.language for r in kept})},
             "left_out": dict(left_out),
-            "splits": f"by stamp: 70/15/15 of the stamps stratified by category (split_seed={split_seed}); "
+            "splits": f"by stamp: 70/15/15 of the stamps stratified by category (test stamps by seed={seed}, "
+                      f"train/validation by split_seed={split_seed}); "
                       "every language of a stamp lies in the same split",
             "ground_truth": {
                 "category": "image (the picture); text and audio name the object, in the row's language",

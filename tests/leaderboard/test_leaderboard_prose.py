@@ -121,3 +121,19 @@ def test_a_task_line_keeps_an_interval_clipped_to_the_metrics_range(tmp_path: Pa
     assert "single-modal picked on validation: a, test accuracy 0.995 [0.986, 1.000]" in line, line
     # item 7 of issue #23: the aligner is part of the name (`none|concat` and `infonce|concat` differ)
     assert "cross-modal picked on validation: none|concat, test accuracy 0.995 [0.986, 1.000]" in line, line
+
+
+def test_a_pooled_verdict_says_what_it_compares_and_when_a_difference_is_also_within_the_margin():
+    import numpy as np
+
+    from mmbench.leaderboard.report.prose import _pooled_phrase
+    from mmbench.leaderboard.stats.pooled import PooledVerdict
+
+    late = PooledVerdict("fuser", "late", 12, {"toy": np.array([-0.6, -0.7])}, margin=1.0, p_value=0.001,
+                         p_equivalence=0.001, p_adjusted=0.003, p_equivalence_adjusted=0.006, verdict="worse")
+    text = _pooled_phrase(late)
+    assert text.startswith("fuser late, cross-modal gain vs the best single-modal reference: worse (mean -0.65")
+    assert "also within ±1 (TOST adjusted p = 0.006)" in text
+    uw = PooledVerdict("weighting", "uw", 8, {"toy": np.array([-1.0])}, margin=1.0, p_adjusted=0.002,
+                       p_equivalence_adjusted=0.9, verdict="worse")
+    assert _pooled_phrase(uw).startswith("weighting uw, vs EW: worse") and "within" not in _pooled_phrase(uw)

@@ -228,14 +228,26 @@ def findings(board: Any, ground_truth: dict[str, str] | None = None) -> list[str
     pooled = [r for r in pooled_page(board.comparisons, board.adjust) if math.isfinite(r.p_value)]
     if pooled:
         out.append("Pooled over the contexts of this page (exploratory, BH over these): "
-                   + "; ".join(f"{r.kind} {r.value} {r.verdict} (mean {r.mean:+.2f} Δm% points over {r.contexts} "
-                               f"contexts, adjusted p = {fmt_p(r.p_adjusted)})" for r in pooled) + ".")
+                   + "; ".join(_pooled_phrase(r) for r in pooled) + ".")
     out += _task_lines(analyses, ground_truth or {})
     stuck = [a for a in analyses if a.config.nonconverged_seeds]
     if stuck:
         out.append(f"{len(stuck)} of {len(analyses)} configurations had seeds still improving when training stopped "
                    "(⚠ in the tables): their scores may understate what the method reaches.")
     return out
+
+
+#: what a pooled verdict compares, per component kind (:func:`mmbench.leaderboard.stats.pooled.pooled_page`)
+POOLED_AGAINST = {"weighting": "vs EW", "fuser": "cross-modal gain vs the best single-modal reference"}
+
+
+def _pooled_phrase(r: Any) -> str:
+    """``fuser late, cross-modal gain vs …: worse (mean …)``, saying when a difference is also within the margin."""
+    text = (f"{r.kind} {r.value}, {POOLED_AGAINST.get(r.kind, 'vs its reference')}: {r.verdict} (mean {r.mean:+.2f} "
+            f"Δm% points over {r.contexts} contexts, adjusted p = {fmt_p(r.p_adjusted)})")
+    if r.verdict in ("better", "worse") and math.isfinite(r.p_equivalence_adjusted) and r.p_equivalence_adjusted < 0.05:
+        text += f", a small difference: also within ±{r.margin:g} (TOST adjusted p = {fmt_p(r.p_equivalence_adjusted)})"
+    return text
 
 
 def headline(board: Any) -> str:

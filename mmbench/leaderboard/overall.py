@@ -143,7 +143,7 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
                 f"Datasets: {escape(', '.join(k.datasets))}; {k.columns} columns (dataset × context × task): {share}."
                 f"{note} Ranks are over the {len(k.rows)} values in this table.", "",
                 tabulate(rows, headers=[k.kind, "datasets", "mean rank ↓", "IQM normalised score % ↑", f"P(X > {ref}) ↑",
-                                        "pooled verdict"],
+                                        "pooled verdict (difference test)"],
                          tablefmt="github", disable_numparse=True), ""]
     out.append("Mean rank: per dataset, rank by IQM among the values of the table (1 = best), averaged over datasets. "
                "IQM: 25% trimmed mean of the normalised scores 100 · (−1)^l (N − B) / B (main metric; B the reference "
@@ -154,5 +154,8 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
                "an interval can exclude 0.5 while the paired test is inconclusive; the pooled verdict is the test. "
                "Pooled verdict (weightings vs EW, fusers' gain vs 0): a stratified sign-flip test over datasets × "
                "seeds of the per-seed scores averaged over contexts, statistic Σ_k Σ_s v / √Σ_s v² per dataset k "
-               "(valid when datasets differ in scale), Benjamini–Hochberg over the kind's values; exploratory.")
+               "(valid when datasets differ in scale), Benjamini–Hochberg over the kind's values; exploratory. It tests a "
+               "difference only — across datasets there is no equivalence test —, so \"inconclusive\" says no difference "
+               "was shown, not that one was ruled out (each page's pooled line adds TOST). A fuser's verdict is its "
+               "gain against the best single-modal reference, not a comparison with this table's reference row.")
     return "\n".join(out)

@@ -204,7 +204,7 @@ def progress(name: str, runs: Path = RUNS) -> str:
 
     with ResultStore(runs / name, create=False) as results:
         done = sum(1 for _ in results.rows("ok"))
-    return f": {done} cells of its run are stored in `leaderboards/runs/{name}`"
+    return f": {done} cells of its run are stored in `leaderboards/runs/{name}`" if done else ""
 
 
 def write_index(entries: list[dict[str, Any]], pending: Sequence[str] = ()) -> None:

@@ -37,7 +37,7 @@ from mmbench.train.inputs import to_device
 from mmbench.train.loop import SplitTensors, predict
 from mmbench.train.metrics import score_tasks
 from mmbench.train.model import CachedFeatures, CellModel
-from mmbench.train.prepare import encode_all, fit_on_train, split_targets
+from mmbench.train.prepare import encode_all, fit_on_train, frozen_features, split_targets
 
 SPLIT = "test"
 
@@ -65,7 +65,12 @@ class ModelInputs:
 
     def clean(self, modality: str) -> Any:
         values = self.data.splits[SPLIT].modalities[modality]
-        if self.frozen(modality):  # the same key as train_cell's frozen_features: normally a hit
+        if self.frozen(modality):  # train_cell's frozen_features, from the same cache: normally a hit
+            misses = self.cache.misses
+            features = frozen_features(self.encoders[modality], modality, self.data, self.device, self.cache, (SPLIT,))
+            if features is not None:
+                self.encoded += self.cache.misses - misses
+                return to_device(features[SPLIT], self.device)
             return to_device(self.cache.get_or_compute(self._key(modality), lambda: self._encode(modality, values)), self.device)
         return to_device(self.model.encoders[modality].preprocess(values), self.device)
 

@@ -5,6 +5,7 @@ standardised with training statistics. Both :mod:`mmbench.train.cell_runner` and
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any, Sequence
 
 import torch
@@ -42,7 +43,12 @@ def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: to
                     cache: FeatureCache, splits: Sequence[str] = SPLITS) -> dict[str, Tensor] | None:
     """Features of a frozen encoder for every split, from the cache or computed once; ``None`` when
     the encoder is trainable (or gives no fingerprint), or caching is off: the encoder then runs inside
-    the model on every batch. Only ``splits`` are encoded (tuning trials never touch the test split)."""
+    the model on every batch. Only ``splits`` are encoded (tuning trials never touch the test split).
+
+    An encoder that learns nothing from the training split (no ``fit`` of its own) gives each row features
+    that depend only on that row, so they are kept per row (keyed by a digest of the row's decoded input):
+    split seeds, which re-divide the same rows, share them and encode only rows not seen before. An encoder
+    with a ``fit`` (standardising with training statistics) keeps one tensor per (dataset, split)."""
     fingerprint = enc.fingerprint() if enc.frozen and cache.enabled else None
     if fingerprint is None:
         return None
@@ -52,8 +58,41 @@ def frozen_features(enc: Encoder, modality: str, data: LoadedDataset, device: to
         inputs = train_inputs if split == "train" else enc.preprocess(data.splits[split].modalities[modality])
         return encode_all(enc, inputs, device)
 
+    if type(enc).fit is Encoder.fit:
+        out = {}
+        for s in splits:
+            values = data.splits[s].modalities[modality]
+            digests = row_digests(values)
+            if digests is None:  # not a tensor or a list of strings: per split, as below
+                break
+
+            def rows(indices: list[int] | None, s: str = s, values: Any = values) -> Tensor:
+                if indices is None:
+                    return compute(s)
+                subset = values[torch.tensor(indices)] if isinstance(values, Tensor) else [values[i] for i in indices]
+                return encode_all(enc, enc.preprocess(subset), device)
+
+            out[s] = cache.get_or_compute_rows(FeatureCache.key("rows", modality, fingerprint), digests, rows)
+        else:
+            return out
     return {s: cache.get_or_compute(FeatureCache.key(data.fingerprint, s, modality, fingerprint), lambda s=s: compute(s))
             for s in splits}
+
+
+def row_digests(values: Any) -> list[bytes] | None:
+    """A digest per row of a decoded modality (a tensor: its dtype, row shape and bytes; a list of strings:
+    each string), or ``None`` for values of another kind."""
+    if isinstance(values, Tensor):
+        rows = values.detach().cpu().contiguous()
+        head = f"{rows.dtype}:{tuple(rows.shape[1:])}".encode()
+        flat = rows.reshape(len(rows), -1)
+        if flat.dtype == torch.bfloat16:
+            flat = flat.view(torch.int16)
+        arr = flat.numpy()
+        return [hashlib.blake2b(head + r.tobytes(), digest_size=16).digest() for r in arr]
+    if isinstance(values, (list, tuple)) and all(isinstance(v, str) for v in values):
+        return [hashlib.blake2b(b"str:" + v.encode("utf-8", "surrogatepass"), digest_size=16).digest() for v in values]
+    return None
 
 
 def split_targets(tasks: Sequence[str], data: LoadedDataset) -> tuple[dict[str, dict[str, Tensor]], dict[str, tuple[float, float]]]:

@@ -33,31 +33,35 @@ def forget_datasets() -> None:
     _DATA.clear()
 
 
-def loaded_dataset(dataset: Any, split_seed: int | None = None, modalities: Sequence[str] | None = None) -> Any:
-    """The dataset decoded once per process, split seed (``split_seeds: true`` redraws splits per seed) and
-    set of ``modalities`` (the grid's, the only ones decoded; ``None``: all)."""
+def _cached_or_loaded(dataset: Any, split_seed: int | None, modalities: Sequence[str] | None,
+                      keep: bool) -> Any:
+    """The decoded dataset of this process for (dataset, split seed, set of modalities), else loaded — and
+    kept for the next caller when ``keep``."""
     import json
 
     from mmbench.data.loading import load, resolve_with_split
 
     chosen = None if modalities is None else sorted(set([modalities] if isinstance(modalities, str) else modalities))
     key = json.dumps([dataset, split_seed, chosen], sort_keys=True, default=str)
-    if key not in _DATA:
-        _DATA[key] = load(resolve_with_split(dataset, split_seed), chosen)
-    return _DATA[key]
+    if key in _DATA:
+        return _DATA[key]
+    data = load(resolve_with_split(dataset, split_seed), chosen)
+    if keep:
+        _DATA[key] = data
+    return data
+
+
+def loaded_dataset(dataset: Any, split_seed: int | None = None, modalities: Sequence[str] | None = None) -> Any:
+    """The dataset decoded once per process, split seed (``split_seeds: true`` redraws splits per seed) and
+    set of ``modalities`` (the grid's, the only ones decoded; ``None``: all)."""
+    return _cached_or_loaded(dataset, split_seed, modalities, keep=True)
 
 
 def split_fingerprint(dataset: Any, split_seed: int | None, modalities: Sequence[str] | None = None) -> Any:
     """The dataset at ``split_seed`` (of ``modalities``) as :func:`mmbench.provenance.dataset_identity` reads it
     (its fingerprint): the decoded copy of this process when there is one, else loaded for the fingerprint and
     not kept (a driver checking ten split seeds holds no ten copies)."""
-    import json
-
-    from mmbench.data.loading import load, resolve_with_split
-
-    chosen = None if modalities is None else sorted(set([modalities] if isinstance(modalities, str) else modalities))
-    key = json.dumps([dataset, split_seed, chosen], sort_keys=True, default=str)
-    return _DATA[key] if key in _DATA else load(resolve_with_split(dataset, split_seed), chosen)
+    return _cached_or_loaded(dataset, split_seed, modalities, keep=False)
 
 
 def settings_dataset(settings: WorkerSettings, split_seed: int | None = None) -> Any:

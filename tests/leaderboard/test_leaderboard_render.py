@@ -44,7 +44,7 @@ def test_best_value_per_column_is_bold_in_the_right_direction(tmp_path: Path):
     assert by_weighting["uw"][header.index("cross-modal gain% ↑")] == "**+6.78 ± 0.19 (vs a)**"
     assert by_weighting["pcgrad"][header.index("seeds")] == "0 (+1 failed)"
     # equal costs single nothing out
-    assert not any(c[header.index("params ↓")].startswith("**") for c in by_weighting.values())
+    assert not any(c[header.index("trainable params ↓")].startswith("**") for c in by_weighting.values())
 
 
 def test_formula_and_model_selection_are_under_every_table(tmp_path: Path):
@@ -131,3 +131,21 @@ def test_empty_store_renders(tmp_path: Path):
     board = build(tmp_path)
     assert "No cells stored yet." in board.to_markdown()
     assert board.to_frame().empty and json.loads(board.to_json())["rows"] == []
+
+
+def test_cost_columns_count_trainable_parameters_and_say_so(tmp_path: Path):
+    """A frozen encoder's weights are not the row's capacity: the table shows the trainable count, the footnote
+    says so, and the CSV keeps both counts."""
+    with ResultStore(tmp_path) as store:
+        store.set_meta("grid", {"name": "toy-grid", "dataset": "toy", "seeds": [0, 1], "counts": {}, "notes": []})
+        for s in (0, 1):
+            put(store, config("st-sm", ["a"], ["c"], encoders={"a": "frozen-text"}, seed=s),
+                result({"c": cls(0.7 + 0.01 * s, 0.6)}, params=22_000_000) | {"trainable_params": 1_234})
+    board = build(tmp_path)
+    md = board.to_markdown()
+    rows = _table_rows(md, "## Single-task, single-modal (`st-sm`)")
+    header, row = _cells(rows[0]), _cells(rows[2])
+    assert "params ↓" not in header and row[header.index("trainable params ↓")] == "1,234"
+    assert "a frozen encoder's weights are not counted" in md
+    frame = pd.read_csv(io.StringIO(board.to_csv()))
+    assert frame["params"].iloc[0] == 22_000_000 and frame["trainable_params"].iloc[0] == 1_234

@@ -20,6 +20,7 @@ from mmbench.leaderboard.analysis import Analysis
 from mmbench.leaderboard.load import FailedCell
 from mmbench.leaderboard.report.format import arrow, escape_html, fmt_interval, fmt_p, number
 from mmbench.leaderboard.report.html_assets import CSS, JS
+from mmbench.leaderboard.report.texts import COST_COLUMNS, COSTS
 from mmbench.leaderboard.stats.intervals import Interval, bounded_interval
 from mmbench.vocabulary import FAMILIES, FAMILY_TITLES
 
@@ -94,7 +95,7 @@ def configurations_table(analyses: list[Analysis], frame: pd.DataFrame, table_id
     head = (["dataset"] if with_dataset else []) + ["family", "configuration", "seeds"]
     head += [f"{t} {m}{arrow(scoring.direction(m))}" for t, m in metrics]
     head += ["Δm%" + arrow(1), "cross-modal gain%" + arrow(1), "vs EW (Δm% points)"] + (["tier"] if tier else [])
-    head += ["mean rank" + arrow(-1), "params" + arrow(-1), "train s" + arrow(-1), "peak MB" + arrow(-1)]
+    head += ["mean rank" + arrow(-1)] + [header + arrow(-1) for _, header, _ in COST_COLUMNS]
     rows = []
     for i, a in enumerate(analyses):
         c, rec = a.config, frame.iloc[i].to_dict() if i < len(frame) else {}
@@ -113,7 +114,7 @@ def configurations_table(analyses: list[Analysis], frame: pd.DataFrame, table_id
             t = pd.to_numeric(rec.get(tier), errors="coerce")
             cells.append(_td(escape_html(rec.get(tier)) if math.isfinite(t) else "—", t, "num"))
         cells.append(_td(number(a.mean_rank, decimals=2) if math.isfinite(a.mean_rank) else "—", a.mean_rank, "num"))
-        for key, dec in (("params", 0), ("train_seconds", None), ("peak_memory_mb", 0)):
+        for key, _, dec in COST_COLUMNS:
             v = a.cost.get(key, math.nan)
             cells.append(_td(number(v, decimals=dec) if math.isfinite(v) else "—", v, "num"))
         cls = ' class="top-tier"' if i in top else ""
@@ -202,12 +203,14 @@ def dataset_page(dataset: str, analyses: list[Analysis], frame: pd.DataFrame, cf
             "was clipped to the metric's range); Δm% and the cross-modal gain against the single-task and single-modal "
             "references; badges are the verdicts of the adjusted paired tests, and shaded rows are the statistically "
             "tied top tier of their family where the statistics give tiers. Click a header to sort.</p>",
+            f'<p class="note">{escape_html(COSTS)}</p>',
             controls("configs", families), configurations_table(analyses, frame, "configs")]
     if plots:
         body += ["<h2>Plots</h2>"] + [f'<div class="plot">{p}</div>' for p in plots]
     if len(cframe):
-        body += ["<h2>Paired comparisons</h2>", '<p class="note">Effect with its 95% interval; p-values adjusted over '
-                 "the page (see the markdown page for the procedure).</p>",
+        body += ["<h2>Paired comparisons</h2>", '<p class="note">Effect with its 95% interval; p-values adjusted by '
+                 "Benjamini–Hochberg inside each family (the families the grid declared before the run; every other "
+                 "comparison is exploratory and adjusted on its own; the markdown page gives the procedure).</p>",
                  controls("comparisons", list(dict.fromkeys(cframe["family"])), split=False),
                  comparisons_table(cframe, "comparisons")]
     body += [f"<h2>Failed cells ({len(failed)})</h2>", failed_table(failed)]

@@ -14,6 +14,8 @@ from mmbench.leaderboard.report.texts import (
     BASELINES,
     CHANCE,
     CONVERGENCE_MARK,
+    COST_COLUMNS,
+    COSTS,
     CROSS_MODAL,
     FORMULA,
     INTERVALS,
@@ -145,7 +147,7 @@ def columns(family: str, group: list[Analysis]) -> list[Column]:
         cols.append(Column("vs EW", 0, lambda a: math.nan, _ew))
     cols.append(Column("mean rank" + arrow(-1), -1, lambda a: a.mean_rank,
                        lambda a: number(a.mean_rank, decimals=2) if math.isfinite(a.mean_rank) else "—"))
-    for key, header, dec in (("params", "params", 0), ("train_seconds", "train s", None), ("peak_memory_mb", "peak MB", 0)):
+    for key, header, dec in COST_COLUMNS:
         cols.append(Column(header + arrow(-1), -1, lambda a, key=key: a.cost.get(key, math.nan),
                            lambda a, key=key, dec=dec: number(a.cost[key], decimals=dec) if math.isfinite(a.cost.get(key, math.nan)) else "—"))
     return cols
@@ -183,5 +185,5 @@ def footer(family: str, group: list[Analysis]) -> str:
         lines.append(STALE)
     if any(a.config.hparams for a in group):
         lines.append("Tuned rows: their chosen hyperparameters are in the [Tuning](#tuning) section.")
-    lines.append(MODEL_SELECTION)
+    lines += [COSTS, MODEL_SELECTION]
     return "\n\n".join(line for line in lines if line.strip())

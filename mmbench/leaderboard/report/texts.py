@@ -45,6 +45,12 @@ CHANCE = (f"(chance x): the test split's majority-class accuracy. ⚠ chance: a 
           f"{CHANCE_ALPHA}, correct predictions pooled over seeds; rows without stored split sizes: not "
           f"{MARGIN * 100:.0f} accuracy points above it); \"Δm% w/o ⚠\" leaves the tasks whose baseline is flagged "
           "out of Δm%, and comparisons against a flagged reference are kept out of the families, picks and verdicts.")
+#: the cost columns of every table, markdown and HTML: (stored key, header, decimals; None: significant digits)
+COST_COLUMNS = (("trainable_params", "trainable params", 0), ("train_seconds", "train s", None),
+                ("peak_memory_mb", "peak MB", 0))
+COSTS = ("Cost (means over seeds): trainable params — the parameters training updates (a frozen encoder's weights "
+         "are not counted; `params` in the CSV/JSON counts them); train s — the training loop's seconds; peak MB — "
+         "the memory the header names (on CPU the process's resident set: data and features included).")
 CONVERGENCE_MARK = "⚠"
 STALE_MARK = "‡"
 STALE = ("‡: the configuration holds cells the store kept although they were produced by other component versions "

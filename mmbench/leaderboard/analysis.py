@@ -3,7 +3,9 @@
 
 Δm%, cross-modal gains and their comparisons use one metric set, the grid's ``claims: {metrics: ...}``: ``main``
 (the default: each task's main metric, the one the tables, ranks, aggregates and tuning use) or ``all`` (every
-stored metric, LibMTL's convention). Comparisons against a reference at chance are kept out of their family."""
+stored metric, LibMTL's convention). Comparisons against a reference at chance are kept out of their family — a
+multitask single-modal reference is at chance on a task when its modality's single-task baseline is — and so are
+those of a configuration identical to its EW counterpart (:func:`~mmbench.leaderboard.references.identical`)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from mmbench.leaderboard.load import COST_KEYS, Configuration
 from mmbench.leaderboard.references import (
     Reference,
     ew_counterpart,
+    identical,
     single_modal_reference,
     single_task_baseline,
 )
@@ -84,6 +87,21 @@ def metric_set(cfg: Configuration, metrics: str) -> Configuration:
     return replace(cfg, test=cfg.test.loc[:, keep], validation=cfg.validation.loc[:, vkeep], _cache={})
 
 
+def reference_chance_tasks(ref: Reference, pool: list[Configuration]) -> tuple[str, ...]:
+    """The tasks a reference is at chance on: a single-task part by its own chance check; a multitask part (the
+    single-modal reference of a multitask cross-modal row) by the single-task baselines of its modality and encoder
+    — a modality that cannot beat chance alone on a task gives a chance-level denominator there too."""
+    out: list[str] = []
+    for tasks, cfg in ref.parts:
+        if cfg.single_task:
+            out += flagged_tasks([(tasks, cfg)])
+            continue
+        base = single_task_baseline(cfg, pool)
+        if base is not None:
+            out += [t for t in flagged_tasks(base.parts) if t in tasks]
+    return tuple(dict.fromkeys(out))
+
+
 def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsSpec | None = None) -> list[Analysis]:
     """Statistics for every configuration; ranks are within (dataset, family); comparisons are grouped into the
     families ``claims`` declares (default: :class:`~mmbench.grid.claims_spec.ClaimsSpec`), each adjusted by
@@ -91,6 +109,7 @@ def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsS
     claims = claims or ClaimsSpec()
     full = configs
     configs = [metric_set(c, claims.metrics) for c in full]
+    unrestricted = {c.key: f for c, f in zip(configs, full)}
     out = []
     for cfg, shown in zip(configs, full):
         a = Analysis(cfg, _intervals(shown.test), _intervals(cfg.retrieval))
@@ -112,13 +131,16 @@ def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsS
         if a.single_modal is not None:
             a.gain = relative_score(cfg.test, cfg, a.single_modal)
             a.gain_test = against_reference("cross_modal_gain", cfg, a.single_modal)
-            at_chance = flagged_tasks(a.single_modal.parts)
+            at_chance = reference_chance_tasks(a.single_modal, configs)
             if at_chance and a.gain_test is not None:
                 a.gain_test.excluded = f"reference at chance on {', '.join(at_chance)}"
         ew = ew_counterpart(cfg, configs)
         if ew is not None:
             a.ew_label = ew.label
             a.vs_ew = against_ew(cfg, ew, a.baseline)
+            if identical(shown, unrestricted.get(ew.key, ew)):  # on every stored metric, not just the claims' set
+                for c in a.comparisons:  # EW's own comparisons stand for this model
+                    c.identical_to = ew.label
         a.robustness = summarise_robustness(cfg, configs)
         out.append(a)
     apply_claims([c for a in out for c in a.comparisons], claims, adjust)

@@ -111,3 +111,19 @@ def ew_counterpart(cfg: Configuration, pool: list[Configuration]) -> Configurati
     if cfg.single_task or cfg.weighting in (None, "ew"):
         return None
     return next((c for c in pool if c.weighting == "ew" and same_architecture(c, cfg)), None)
+
+
+def identical(cfg: Configuration, other: Configuration) -> bool:
+    """Whether two configurations are the same model in effect: every stored test and validation score equal on
+    every seed both ran on the same split (at least one, and the same seeds) — e.g. a tuned LS whose tuning kept the
+    default weights of 1, next to EW. Its comparisons would otherwise count one model twice in a family."""
+    seeds = cfg.paired_seeds(other)
+    if not seeds or set(seeds) != set(cfg.test.index) or set(seeds) != set(other.test.index):
+        return False
+    for mine, theirs in ((cfg.test, other.test), (cfg.validation, other.validation)):
+        if list(mine.columns) != list(theirs.columns):
+            return False
+        a, b = mine.reindex(seeds).to_numpy(), theirs.reindex(seeds).to_numpy()
+        if a.shape != b.shape or not ((a == b) | (pd.isna(a) & pd.isna(b))).all():
+            return False
+    return True

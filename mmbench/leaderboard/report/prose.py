@@ -51,6 +51,11 @@ def claim(c: Comparison | None, better: str, worse: str, same: str) -> str:
     """The sentence a comparison supports: its verdict inside its family, with the adjusted p-value."""
     if c is None or c.result is None:
         return "not tested (no paired seeds)"
+    if c.identical_to and c.kind == "vs_ew":
+        return f"equivalent: identical to `{c.identical_to}` on every seed (the same model)"
+    if c.identical_to:
+        return (f"not counted: identical to `{c.identical_to}` on every seed (the same model; that row's comparisons "
+                "stand for it)")
     if c.excluded:
         return f"not claimed ({c.excluded})"
     if not c.testable:
@@ -120,6 +125,15 @@ def _tests_lines(board: Any) -> list[str]:
     if excluded:
         out.append(f"{len(excluded)} comparisons against a reference at chance are shown in the tables but kept out "
                    "of the families, the picks and the verdicts.")
+    twins = [c for c in board.comparisons if c.identical_to]
+    if twins:
+        rows = sorted({c.config.label for c in twins})
+        out.append(f"{len(rows)} configuration{'s are' if len(rows) > 1 else ' is'} identical to {'their' if len(rows) > 1 else 'its'} EW "
+                   f"counterpart on every seed (the same per-seed scores: e.g. a tuned LS whose tuning kept the "
+                   f"default weights): {'; '.join(rows)}. Each is equivalent to EW by its own TOST (every difference 0); "
+                   "its Δm% and gain comparisons (verdict `identical`) are the EW row's again. None of them enters "
+                   "a family's adjustment, its power or the pooled lines — one model counted twice would inflate the "
+                   "tallies and shrink the pooled SD.")
     return out
 
 
@@ -127,7 +141,7 @@ def _best_multitask(multi: list[Analysis]) -> list[str]:
     out = []
     for family in dict.fromkeys(a.config.family for a in multi):
         rows = [a for a in multi if a.config.family == family and a.delta_test is not None
-                and not a.delta_test.excluded and a.metrics]
+                and not a.delta_test.excluded and not a.delta_test.identical_to and a.metrics]
         if not rows:
             continue
         chosen = best([a.config for a in rows])
@@ -158,7 +172,8 @@ def _ew_line(multi: list[Analysis]) -> str | None:
     equivalent = [c for c in comps if c.verdict == "equivalent"]
     if equivalent:
         text += (f" Equivalent to EW within ±{equivalent[0].margin:g} Δm% points: "
-                 + "; ".join(c.label for c in equivalent) + ".")
+                 + "; ".join(c.label + (" (identical to EW: the same model)" if c.identical_to else "")
+                             for c in equivalent) + ".")
     return text
 
 
@@ -169,7 +184,7 @@ def _gain_line(cross: list[Analysis]) -> str | None:
     tally = counts([a.gain_test for a in comps])
     line = (f"Cross-modal gain ({len(comps)} cross-modal configurations against their best single-modal reference): "
             + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) + ".")
-    a = pick([r for r in comps if not r.gain_test.excluded], validation_gain)
+    a = pick([r for r in comps if not r.gain_test.excluded and not r.gain_test.identical_to], validation_gain)
     if a is not None:
         line += (f" Picked on validation gain: **{a.config.label}**, test gain {_ci(a.cross_modal_gain, '%')}: "
                  + claim(a.gain_test, "better than the best single modality", "worse than the best single modality",
@@ -195,7 +210,13 @@ def _task_lines(analyses: list[Analysis], ground_truth: dict[str, str]) -> list[
             where = ("+".join(chosen.config.modalities) if fam == "st-sm"
                      else f"{chosen.config.aligner or 'none'}|{chosen.config.fuser or ''}")
             value = fmt_interval(iv, decimals=3) if iv.has_bounds else f"{iv.mean:.3f}"  # clipped: [low, high]
-            parts.append(f"{name} picked on validation: {where}, test {metric} {value}")
+            at_chance = [a for a in fam_rows if a.chance is not None and a.chance.flagged]
+            if fam == "st-sm" and at_chance and len(at_chance) == len(fam_rows):
+                parts.append(f"no single modality is above chance (all {len(fam_rows)} ⚠; the validation pick, "
+                             f"{where}, reaches test {metric} {value})")
+                continue
+            flag = " ⚠ at chance" if chosen in at_chance else ""
+            parts.append(f"{name} picked on validation: {where}{flag}, test {metric} {value}")
         flagged = [a for a in rows if a.chance is not None and a.chance.flagged]
         chance = next((a.chance for a in rows if a.chance is not None), None)
         text = f"Task `{task}` (single-task): " + "; ".join(parts) + "."
@@ -243,8 +264,10 @@ POOLED_AGAINST = {"weighting": "vs EW", "fuser": "cross-modal gain vs the best s
 
 def _pooled_phrase(r: Any) -> str:
     """``fuser late, cross-modal gain vs …: worse (mean …)``, saying when a difference is also within the margin."""
+    evidence = (f"adjusted TOST p = {fmt_p(r.p_equivalence_adjusted)} within ±{r.margin:g}" if r.verdict == "equivalent"
+                else f"adjusted p = {fmt_p(r.p_adjusted)}")  # an equivalence rests on TOST, not on a large difference p
     text = (f"{r.kind} {r.value}, {POOLED_AGAINST.get(r.kind, 'vs its reference')}: {r.verdict} (mean {r.mean:+.2f} "
-            f"Δm% points over {r.contexts} contexts, adjusted p = {fmt_p(r.p_adjusted)})")
+            f"Δm% points over {r.contexts} contexts, {evidence})")
     if r.verdict in ("better", "worse") and math.isfinite(r.p_equivalence_adjusted) and r.p_equivalence_adjusted < 0.05:
         text += f", a small difference: also within ±{r.margin:g} (TOST adjusted p = {fmt_p(r.p_equivalence_adjusted)})"
     return text

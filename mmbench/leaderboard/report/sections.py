@@ -84,6 +84,8 @@ def tests_line(comparisons: list[Comparison], method: str, claims: ClaimsSpec) -
 
 
 def _verdict_cell(c: Comparison) -> str:
+    if c.identical_to:
+        return f"{c.verdict} (identical to {escape(c.identical_to)}; not in the family's adjustment)"
     if c.excluded:
         return f"excluded ({escape(c.excluded)})"
     return f"**{c.verdict}**" if c.verdict in ("better", "worse", "equivalent") else c.verdict
@@ -122,7 +124,8 @@ def tests_section(comparisons: list[Comparison], level: str) -> list[str]:
             "adjusted). MDE: the smallest true effect the t-test detects with 80% power at the family's adjusted "
             "level α/m, from the family's pooled per-seed SD. verdict: better/worse when the adjusted difference p ≤ "
             "α, else equivalent when the adjusted TOST p ≤ α, else inconclusive; excluded: the reference is at "
-            "chance (shown, not claimed).", ""]
+            "chance (shown, not claimed); identical: the configuration has the same per-seed scores as its EW "
+            "counterpart, whose comparisons stand for it (shown, not counted).", ""]
 
 
 def pooled_section(rows: list[PooledVerdict], level: str) -> list[str]:

@@ -47,14 +47,15 @@ def tuning_text(c: Configuration) -> str:
 
 def fmt_test(c: Comparison | None) -> str:
     """A test's cell: ``worse: p=0.001 (adj 0.004, n=10, MDE 1.2)``, "too few seeds to test (n=1; ...)", "no paired
-    seeds" or ``—``; an excluded comparison (reference at chance) says so."""
+    seeds" or ``—``; an excluded comparison (reference at chance) and an identical one (the EW model again) say so."""
     if c is None:
         return "—"
     if c.result is None:
         return "no paired seeds"
     if not c.testable:
         return too_few(c.n_pairs)
-    head = "excluded (reference at chance)" if c.excluded else c.verdict
+    head = (f"{c.verdict} (identical to EW)" if c.identical_to else "excluded (reference at chance)" if c.excluded
+            else c.verdict)
     mde = f", MDE {c.mde:.2f}" if math.isfinite(c.mde) else ""
     return f"{head}: p={fmt_p(c.p_value)} (adj {fmt_p(c.p_adjusted)}, n={c.n_pairs}{mde})"
 

@@ -56,6 +56,9 @@ class Comparison:
     verdict: str = "not tested"
     #: why the comparison is kept out of its family (its reference is at chance), else ``None``
     excluded: str | None = None
+    #: the configuration this one duplicates — the same per-seed scores as its EW counterpart (e.g. a tuned LS whose
+    #: tuning kept the default weights): shown, verdict ``identical``, left out of its family like ``excluded``
+    identical_to: str | None = None
     #: the seeds of ``result.per_pair``, in order
     seeds: list[int] = field(default_factory=list)
 
@@ -100,7 +103,8 @@ class Comparison:
                 "p_value": self.p_value, "p_adjusted": self.p_adjusted, "p_signflip": self.p_signflip,
                 "p_equivalence": self.p_equivalence, "p_equivalence_adjusted": self.p_equivalence_adjusted,
                 "equivalent": self.equivalent, "margin": self.margin, "verdict": self.verdict, "mde": self.mde,
-                "comparison_family": self.family, "excluded": self.excluded, "testable": self.testable}
+                "comparison_family": self.family, "excluded": self.excluded, "identical_to": self.identical_to,
+                "testable": self.testable}
 
 
 def _columns(*frames: pd.DataFrame) -> pd.Index:

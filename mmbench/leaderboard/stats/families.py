@@ -10,6 +10,10 @@ separately and labelled so. Inside each family (Benjamini & Hochberg 1995 by def
 - the **verdict** is ``better`` / ``worse`` when the adjusted difference p ≤ α (the sign of the mean effect),
   else ``equivalent`` when the adjusted TOST p ≤ α, else ``inconclusive``; ``not tested`` without two paired
   seeds; ``excluded`` when the reference is at chance (shown, never adjusted or claimed);
+- a configuration **identical** to its EW counterpart (the same per-seed scores, e.g. a tuned LS that kept the
+  default weights) stays out of every family's adjustment and pooled SD (one model counted twice would inflate
+  the tallies and shrink the SD): its vs-EW comparison is ``equivalent`` by its own TOST (all differences 0),
+  its Δm% and gain comparisons get the verdict ``identical`` (the EW row's stand for them);
 - the **MDE** of a comparison is the effect its t-test detects with 80% power at the family's adjusted level
   α/m (Benjamini–Hochberg's threshold for a family's smallest p, what a lone true effect among m must reach),
   from the family's pooled per-seed SD (:mod:`~mmbench.leaderboard.stats.equivalence`).
@@ -30,7 +34,7 @@ if TYPE_CHECKING:
     from mmbench.leaderboard.stats.comparisons import Comparison
 
 EXPLORATORY = "exploratory"
-VERDICTS = ("better", "worse", "equivalent", "inconclusive", "not tested", "excluded")
+VERDICTS = ("better", "worse", "equivalent", "inconclusive", "not tested", "excluded", "identical")
 
 
 def family_of(kind: str, claims: ClaimsSpec) -> str:
@@ -45,6 +49,8 @@ def family_alpha(m: int, alpha: float) -> float:
 
 def verdict(c: "Comparison", alpha: float) -> str:
     """One word for a comparison whose adjusted p-values are set (see the module docstring)."""
+    if c.identical_to and c.kind != "vs_ew":
+        return "identical"  # the EW row's own Δm% / gain comparison stands for it
     if c.excluded:
         return "excluded"
     if c.result is None or not c.result.testable:
@@ -65,18 +71,25 @@ def apply_claims(comparisons: list["Comparison"], claims: ClaimsSpec, method: st
         c.margin = claims.margins.get(c.kind, math.nan)
         r = c.result
         c.p_equivalence = tost_p(np.asarray(r.per_pair), c.margin) if r is not None else math.nan
-        if not c.excluded:
+        if not c.excluded and not c.identical_to:
             groups.setdefault(c.family, []).append(c)
-    for family in groups.values():
+    power: dict[str, tuple[float, float]] = {}
+    for name, family in groups.items():
         tested = [c for c in family if c.result is not None and c.result.testable]
         p_adj = adjust([c.p_value for c in tested], method)
         eq_adj = adjust([c.p_equivalence for c in tested], method)
         sd = pooled_sd(np.asarray(c.result.per_pair) for c in tested)
         level = family_alpha(len(tested), claims.alpha)
+        power[name] = (sd, level)
         for c, p, e in zip(tested, p_adj, eq_adj):
             c.p_adjusted, c.p_equivalence_adjusted = float(p), float(e)
             c.mde = mde(c.n_pairs, sd, level)
             c.pooled_sd = sd
+    for c in comparisons:  # an EW clone: its all-zero differences decide alone (nothing random to adjust for)
+        if c.identical_to and c.result is not None and c.result.testable:
+            c.p_adjusted, c.p_equivalence_adjusted = c.p_value, c.p_equivalence
+            sd, level = power.get(c.family, (math.nan, claims.alpha))
+            c.mde, c.pooled_sd = mde(c.n_pairs, sd, level), sd
     for c in comparisons:
         c.verdict = verdict(c, claims.alpha)
 

@@ -81,12 +81,13 @@ def _verdicts(rows: list[PooledVerdict], method: str) -> None:
 
 def pooled_page(comparisons: Sequence[Comparison], method: str = DEFAULT) -> list[PooledVerdict]:
     """Pooled verdicts per weighting (``vs_ew``) and per fuser (``cross_modal_gain``) over a page's contexts, per
-    dataset; comparisons excluded from their family (reference at chance) are left out."""
+    dataset; comparisons kept out of their family (reference at chance, identical to EW) are left out."""
     groups: dict[tuple[str, str, str], list[Comparison]] = {}
     keys: dict[str, Callable[[Comparison], str | None]] = {"vs_ew": lambda c: c.config.weighting,
                                                            "cross_modal_gain": lambda c: c.config.fuser}
     for c in comparisons:
-        if c.kind in keys and c.result is not None and not c.excluded and keys[c.kind](c):
+        if (c.kind in keys and c.result is not None and not c.excluded and not c.identical_to
+                and keys[c.kind](c)):
             groups.setdefault((c.config.dataset, c.kind, str(keys[c.kind](c))), []).append(c)
     rows = []
     for (dataset, kind, value), comps in groups.items():

@@ -1,0 +1,91 @@
+"""Review of the published pages (round 2): a multitask single-modal reference at chance, a configuration identical
+to EW, equivalence stated with its TOST p, and a task no single modality learns."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.prose import _pooled_phrase, findings
+from mmbench.leaderboard.stats.equivalence import mde, pooled_sd
+from mmbench.leaderboard.stats.pooled import PooledVerdict
+from mmbench.store import ResultStore
+
+from leaderboard_helpers import cls, config, put, result  # type: ignore[import-not-found]
+
+SIZES = {"train": 400, "validation": 300, "test": 300}
+CHANCE = {"validation": {"u": 0.5, "s": 0.5}, "test": {"u": 0.5, "s": 0.5}}
+
+
+def _pid_like(path: Path) -> Path:
+    """Task `u` is learnable from modality a only, `s` from neither alone (synergy); the cross-modal row learns both."""
+    with ResultStore(path) as store:
+        for seed in range(6):
+            j = 0.002 * seed
+            for m, u in (("a", 0.90), ("b", 0.50)):
+                put(store, config("st-sm", [m], ["u"], seed=seed), result({"u": cls(u + j, u)}, chance=CHANCE, sizes=SIZES))
+                put(store, config("st-sm", [m], ["s"], seed=seed), result({"s": cls(0.50 + j / 4, 0.5)}, chance=CHANCE,
+                                                                          sizes=SIZES))
+                put(store, config("mt-sm", [m], ["u", "s"], weighting="ew", seed=seed),
+                    result({"u": cls(u + j, u), "s": cls(0.50, 0.5)}, chance=CHANCE, sizes=SIZES))
+            put(store, config("mt-cm", ["a", "b"], ["u", "s"], aligner="none", fuser="concat", weighting="ew", seed=seed),
+                result({"u": cls(0.91 + j, 0.9), "s": cls(0.95 + j, 0.9)}, chance=CHANCE, sizes=SIZES))
+    return path
+
+
+def test_a_multitask_reference_is_at_chance_where_its_modality_is(tmp_path: Path):
+    # stamps / pid-synthetic: "+247% gain" over a multitask single-modal reference at chance on one task
+    board = build(_pid_like(tmp_path))
+    gain = next(c for c in board.comparisons if c.kind == "cross_modal_gain" and c.config.family == "mt-cm")
+    assert gain.result.effect.mean > 40  # the synergy task's ~90% relative gain dominates the mean
+    assert gain.excluded == "reference at chance on s" and gain.verdict == "excluded"
+    text = "\n".join(findings(board))
+    assert "Picked on validation gain" not in text
+
+
+def test_a_task_no_single_modality_learns_is_said_so(tmp_path: Path):
+    text = "\n".join(findings(build(_pid_like(tmp_path))))
+    line = next(x for x in text.splitlines() if x.startswith("Task `s`"))
+    assert "no single modality is above chance (all 2 ⚠" in line and "single-modal picked on validation" not in line
+
+
+def _with_clone(path: Path) -> Path:
+    """EW, an LS identical to it on every seed and metric, and UW (different): mt-sm on modality a."""
+    rng = np.random.default_rng(0)
+    with ResultStore(path) as store:
+        for seed in range(8):
+            put(store, config("st-sm", ["a"], ["c"], seed=seed), result({"c": cls(0.70 + 0.01 * rng.standard_normal(), 0.6)}))
+            put(store, config("st-sm", ["a"], ["d"], seed=seed), result({"d": cls(0.60 + 0.01 * rng.standard_normal(), 0.5)}))
+            ew = {"c": cls(0.72 + 0.01 * rng.standard_normal(), 0.6), "d": cls(0.61 + 0.01 * rng.standard_normal(), 0.5)}
+            for w, scores in (("ew", ew), ("ls", ew),
+                              ("uw", {k: cls(v["accuracy"] + 0.01 * rng.standard_normal(), 0.5) for k, v in ew.items()})):
+                put(store, config("mt-sm", ["a"], ["c", "d"], weighting=w, seed=seed), result(scores))
+    return path
+
+
+def test_a_configuration_identical_to_ew_is_not_counted_twice(tmp_path: Path):
+    board = build(_with_clone(tmp_path))
+    by = {(c.kind, c.config.weighting): c for c in board.comparisons}
+    clone, uw = by[("vs_ew", "ls")], by[("vs_ew", "uw")]
+    assert clone.identical_to and clone.verdict == "equivalent" and clone.p_equivalence_adjusted == 0.0
+    assert by[("delta_m", "ls")].verdict == "identical" and by[("delta_m", "ew")].verdict != "identical"
+    # the family's power comes from the non-clones alone: its zero differences do not shrink the pooled SD
+    assert uw.pooled_sd == clone.pooled_sd == np.std(uw.result.per_pair, ddof=1)
+    assert uw.mde == mde(8, pooled_sd([np.asarray(uw.result.per_pair)]), 0.05 / 1)
+    # Δm% family: EW's comparison alone (LS's is the same model again)
+    delta = [c for c in board.comparisons if c.kind == "delta_m" and not c.identical_to]
+    assert sorted(c.config.weighting for c in delta) == ["ew", "uw"]
+    text = "\n".join(findings(board))
+    assert "identical to their EW counterpart" not in text and "1 configuration is identical to its EW counterpart" in text
+    assert "(identical to EW: the same model)" in text
+    frame = board.to_frame().set_index("weighting")
+    assert frame.loc["ls", "vs_ew.verdict"] == "equivalent" and frame.loc["ls", "delta_m.verdict"] == "identical"
+
+
+def test_a_pooled_equivalence_cites_its_tost_p_not_the_difference_p():
+    row = PooledVerdict("weighting", "ls", 3, {"d": np.array([0.1, 0.1, 0.1])}, 1.0)
+    row.verdict, row.p_adjusted, row.p_equivalence_adjusted = "equivalent", 0.895, 0.044
+    text = _pooled_phrase(row)
+    assert "adjusted TOST p = 0.044 within ±1" in text and "0.895" not in text

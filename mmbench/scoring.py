@@ -63,3 +63,13 @@ def normalised_score(values: Any, base: Any, metric: str) -> Any:
     """rliable's normalised score of ``metric`` against the reference ``base``: ``100 · s · (N − B) / B``
     (0 = the reference, positive = better)."""
     return relative_change(values, base, 100.0 * direction(metric))
+
+
+def retrieval_chance(n: int) -> dict[str, float]:
+    """The retrieval scores of a random ranking of ``n`` candidates (what collapsed embeddings score, ties broken at
+    random): Recall@k = k / n, MRR = H(n) / n (``H`` the harmonic number)."""
+    if n < 1:
+        return {}
+    out = {f"{d}_recall@{k}": min(1.0, k / n) for d in ("a2b", "b2a") for k in (1, 5, 10)}
+    out["mrr"] = sum(1.0 / i for i in range(1, n + 1)) / n
+    return out

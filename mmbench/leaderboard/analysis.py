@@ -137,7 +137,7 @@ def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsS
         ew = ew_counterpart(cfg, configs)
         if ew is not None:
             a.ew_label = ew.label
-            a.vs_ew = against_ew(cfg, ew, a.baseline)
+            a.vs_ew = against_ew(cfg, ew, a.baseline, drop=a.chance_tasks)
             if identical(shown, unrestricted.get(ew.key, ew)):  # on every stored metric, not just the claims' set
                 for c in a.comparisons:  # EW's own comparisons stand for this model
                     c.identical_to = ew.label

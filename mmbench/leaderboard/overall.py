@@ -36,7 +36,7 @@ from mmbench.leaderboard.stats.aggregates import (
     normalised_scores,
     summarise_kind,
 )
-from mmbench.leaderboard.stats.pooled import PooledVerdict, pooled_datasets, pooled_page
+from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, PooledVerdict, pooled_datasets, pooled_page
 
 
 @dataclass
@@ -105,7 +105,8 @@ def overall(boards: list[Any], n_resamples: int = N_BOOTSTRAP) -> list[OverallKi
         for col in agg.columns if agg else []:
             result.dataset_columns[col[0]] = result.dataset_columns.get(col[0], 0) + 1
         for v in agg.values if agg else []:
-            verdict = verdicts.get((kind, v.value)) if v.value != result.reference else None
+            # a weighting's verdict is vs EW (none for EW itself); a fuser's is its own gain, the reference's too
+            verdict = verdicts.get((kind, v.value)) if kind == "fuser" or v.value != result.reference else None
             result.rows.append(OverallRow(kind, v.value, len(ranks.get(v.value, [])),
                                           float(np.mean(ranks[v.value])) if ranks.get(v.value) else math.nan, v.iqm, v.poi,
                                           verdict))
@@ -143,7 +144,8 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
                 f"Datasets: {escape(', '.join(k.datasets))}; {k.columns} columns (dataset × context × task): {share}."
                 f"{note} Ranks are over the {len(k.rows)} values in this table.", "",
                 tabulate(rows, headers=[k.kind, "datasets", "mean rank ↓", "IQM normalised score % ↑", f"P(X > {ref}) ↑",
-                                        "pooled verdict (difference test)"],
+                                        f"pooled verdict {POOLED_AGAINST.get(k.kind, 'vs its reference')} "
+                                        "(difference test)"],
                          tablefmt="github", disable_numparse=True), ""]
     out.append("Mean rank: per dataset, rank by IQM among the values of the table (1 = best), averaged over datasets. "
                "IQM: 25% trimmed mean of the normalised scores 100 · (−1)^l (N − B) / B (main metric; B the reference "
@@ -157,5 +159,6 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
                "(valid when datasets differ in scale), Benjamini–Hochberg over the kind's values; exploratory. It tests a "
                "difference only — across datasets there is no equivalence test —, so \"inconclusive\" says no difference "
                "was shown, not that one was ruled out (each page's pooled line adds TOST). A fuser's verdict is its "
-               "gain against the best single-modal reference, not a comparison with this table's reference row.")
+               "gain against the best single-modal reference (the reference row's too), not a comparison with this "
+               "table's reference row, so it answers another question than P(X > reference).")
     return "\n".join(out)

@@ -154,7 +154,7 @@ def retrieval_metrics(a: Tensor, b: Tensor) -> dict[str, float]:
     scoring above the correct one and ``e`` others tied with it (within ``TIE_TOLERANCE``, similarities
     in float64), its rank is uniform on ``g+1 … g+e+1``, so Recall@k = ``clip((k − g) / (e + 1), 0, 1)``
     and the reciprocal rank is ``(H(g+e+1) − H(g)) / (e + 1)`` (``H`` harmonic numbers). Collapsed
-    embeddings (all equal) thus score the chance level, Recall@k = k/N and MRR = H(N)/N, not 1.
+    embeddings (all equal) thus score the chance level (:func:`mmbench.scoring.retrieval_chance`), not 1.
     """
     sim = F.normalize(a.double(), dim=1) @ F.normalize(b.double(), dim=1).T
     out: dict[str, float] = {}

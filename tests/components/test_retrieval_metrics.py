@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from mmbench.scoring import retrieval_chance
 from mmbench.train.metrics import retrieval_metrics
 
 N = 12
@@ -27,6 +28,7 @@ def test_collapsed_embeddings_score_the_chance_level(collapsed):
         assert m[f"{direction}_recall@5"] == pytest.approx(5 / N)
         assert m[f"{direction}_recall@10"] == pytest.approx(10 / N)
     assert m["mrr"] == pytest.approx(harmonic(N) / N)
+    assert m == pytest.approx(retrieval_chance(N))  # the chance line the leaderboard prints under retrieval tables
 
 
 def test_perfect_alignment_scores_one():

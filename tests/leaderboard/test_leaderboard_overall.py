@@ -70,7 +70,8 @@ def test_the_index_states_shares_verdicts_and_no_empty_table(boards):
     assert uw.verdict is not None and uw.verdict.n == 6 and set(uw.verdict.per_seed) == {"toy1", "toy2"}
     assert next(r for r in kind.rows if r.value == "ew").verdict is None  # the reference
     text = to_markdown([kind])
-    assert "4 columns (dataset × context × task): toy1 2 of 4, toy2 2 of 4." in text and "pooled verdict" in text
+    assert "4 columns (dataset × context × task): toy1 2 of 4, toy2 2 of 4." in text
+    assert "pooled verdict vs EW (difference test)" in text  # what the verdict compares, per kind
     assert "the pooled verdict is the test" in text
     empty = type(kind)("aligner", None, ["toy1", "toy2"], left_out=["infonce", "projection"])
     text = to_markdown([empty])

@@ -11,6 +11,7 @@ from mmbench.leaderboard.board import build
 from mmbench.leaderboard.report.prose import _pooled_phrase, findings
 from mmbench.leaderboard.stats.equivalence import mde, pooled_sd
 from mmbench.leaderboard.stats.pooled import PooledVerdict
+from mmbench.scoring import retrieval_chance
 from mmbench.store import ResultStore
 
 from leaderboard_helpers import cls, config, put, result  # type: ignore[import-not-found]
@@ -89,3 +90,34 @@ def test_a_pooled_equivalence_cites_its_tost_p_not_the_difference_p():
     row.verdict, row.p_adjusted, row.p_equivalence_adjusted = "equivalent", 0.895, 0.044
     text = _pooled_phrase(row)
     assert "adjusted TOST p = 0.044 within ±1" in text and "0.895" not in text
+
+
+def test_retrieval_tables_print_the_chance_level(tmp_path: Path):
+    # pid-synthetic's projection rows showed R@1 0.002-0.005 and MRR 0.02 on 300 test items: chance, unsaid
+    with ResultStore(tmp_path) as store:
+        for seed in range(3):
+            scores = {"c": cls(0.8, 0.7)}
+            res = result(scores) | {"sizes": SIZES}
+            res["metrics"]["retrieval"] = {"a-b": retrieval_chance(300)}
+            put(store, config("st-cm", ["a", "b"], ["c"], aligner="infonce", fuser="concat", seed=seed), res)
+    md = build(tmp_path).to_markdown()
+    section = md.split("Cross-modal retrieval (test)", 1)[1]
+    line = next(x for x in section.splitlines() if "chance (random ranking of 300 test items)" in x)
+    assert [c.strip() for c in line.strip("|").split("|")][1:] == ["—", "0.003", "0.003", "0.017", "0.017", "0.021"]
+
+
+def test_vs_ew_leaves_out_the_tasks_whose_baseline_is_at_chance(tmp_path: Path):
+    # pid-synthetic: 12 vs-EW comparisons differenced Δm% values whose own test was excluded (baseline at chance)
+    chance = {"validation": {"c": 0.10, "d": 0.10}, "test": {"c": 0.10, "d": 0.10}}
+    sizes = {"train": 400, "validation": 100, "test": 100}
+    with ResultStore(tmp_path) as store:
+        for s in range(6):
+            put(store, config("st-sm", ["a"], ["c"], seed=s), result({"c": cls(0.11, 0.1)}, chance=chance, sizes=sizes))
+            put(store, config("st-sm", ["a"], ["d"], seed=s), result({"d": cls(0.80, 0.7)}, chance=chance, sizes=sizes))
+            for w, c_acc, d_acc in (("ew", 0.11, 0.80 + 0.001 * s), ("uw", 0.20 + 0.01 * s, 0.80 + 0.001 * s)):
+                put(store, config("mt-sm", ["a"], ["c", "d"], weighting=w, seed=s),
+                    result({"c": cls(c_acc, 0.1), "d": cls(d_acc, 0.7)}, chance=chance, sizes=sizes))
+    uw = next(c for c in build(tmp_path).comparisons if c.kind == "vs_ew")
+    # with `c` (at chance) UW would be ~+45 Δm% points better; on `d` alone the rows are the same
+    assert "w/o the tasks whose baseline is at chance: c" in uw.score
+    assert uw.result.effect.mean == 0.0 and not uw.excluded

@@ -30,7 +30,7 @@ from mmbench.leaderboard.stats.equivalence import mde
 from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.multiplicity import METHODS
-from mmbench.leaderboard.stats.pooled import pooled_page
+from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, pooled_page
 
 FAMILY_NAMES = {"vs_ew": "weighting vs EW", "delta_m": "multitask vs single-task (Δm% vs 0)",
                 "cross_modal_gain": "cross-modal vs single-modal (gain vs 0)", EXPLORATORY: "exploratory"}
@@ -256,10 +256,6 @@ def findings(board: Any, ground_truth: dict[str, str] | None = None) -> list[str
         out.append(f"{len(stuck)} of {len(analyses)} configurations had seeds still improving when training stopped "
                    "(⚠ in the tables): their scores may understate what the method reaches.")
     return out
-
-
-#: what a pooled verdict compares, per component kind (:func:`mmbench.leaderboard.stats.pooled.pooled_page`)
-POOLED_AGAINST = {"weighting": "vs EW", "fuser": "cross-modal gain vs the best single-modal reference"}
 
 
 def _pooled_phrase(r: Any) -> str:

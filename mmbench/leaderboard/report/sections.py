@@ -9,6 +9,7 @@ from typing import Any
 
 from tabulate import tabulate
 
+from mmbench import scoring
 from mmbench.grid.claims_spec import ClaimsSpec
 from mmbench.leaderboard.analysis import Analysis
 from mmbench.leaderboard.load import FailedCell
@@ -201,6 +202,11 @@ def retrieval_table(group: list[Analysis]) -> str:
     for a in group:
         for pair in dict.fromkeys(p for p, _ in a.retrieval):
             rows.append([escape(a.config.label), escape(pair)] + [fmt_interval(a.retrieval[(pair, m)]) if (pair, m) in a.retrieval else "—" for m in metrics])
+    sizes = sorted({n for a in group for n in (s.get("test") for s in a.config.sizes.values()) if n})
+    if sizes:  # a random ranking of the test split: what collapsed embeddings score
+        chance = scoring.retrieval_chance(sizes[0])
+        label = f"chance (random ranking of {sizes[0]:,} test items)" + (" (smallest split)" if len(sizes) > 1 else "")
+        rows.append([label, "—"] + [f"{chance[m]:.3f}" for m in metrics])
     headers = ["configuration", "pair (a-b)"] + [escape(m) + " ↑" for m in metrics]
     return tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
 

@@ -5,7 +5,8 @@ Three kinds (the ``kind`` of a :class:`Comparison`):
 - ``vs_ew`` — a weighting against EW with the same architecture (modalities, tasks, encoders, aligner, fuser,
   architecture, training and tuning). Per seed both rows get Δm% against the row's single-task baseline (its
   same-seed scores when the baseline ran every paired seed, else its mean); v_s is the difference. Without a
-  baseline, v_s is Δm% of the row's seed s against EW's seed s.
+  baseline, v_s is Δm% of the row's seed s against EW's seed s. Tasks whose baseline is at chance are left out of
+  both rows' Δm% (their chance-level denominators would weight them up).
 - ``cross_modal_gain`` — a cross-modal configuration against its single-modal reference: v_s = Δm% of seed s
   against the reference's seed s; H0: gain 0.
 - ``delta_m`` — a multitask configuration against its single-task baselines: v_s = Δm% of seed s against the
@@ -145,10 +146,16 @@ def against_reference(kind: str, cfg: Configuration, ref: Reference | None) -> C
     return Comparison(kind, cfg, " ; ".join(ref.labels), score, result, seeds=paired)
 
 
-def against_ew(cfg: Configuration, ew: Configuration, baseline: Reference | None) -> Comparison:
-    """``vs_ew``: per-seed Δm% (against the single-task baseline) of ``cfg`` minus EW's, tested vs 0."""
+def against_ew(cfg: Configuration, ew: Configuration, baseline: Reference | None,
+               drop: tuple[str, ...] = ()) -> Comparison:
+    """``vs_ew``: per-seed Δm% (against the single-task baseline) of ``cfg`` minus EW's, tested vs 0 — without the
+    tasks in ``drop`` (those whose baseline is at chance: a chance-level denominator would weight them up to ~1/chance
+    times the others). With every task dropped the comparison is made but excluded from its family."""
     seeds = cfg.paired_seeds(ew)
     cols = _columns(cfg.test, ew.test)
+    kept = cols[~cols.get_level_values(0).isin(drop)] if drop else cols
+    excluded = f"baseline at chance on every task ({', '.join(drop)})" if drop and not len(kept) else None
+    cols = kept if len(kept) else cols
     x, y = cfg.test.loc[seeds, cols], ew.test.loc[seeds, cols]
     if baseline is None:
         den, score = None, "Δm% vs EW (same seed)"
@@ -162,5 +169,7 @@ def against_ew(cfg: Configuration, ew: Configuration, baseline: Reference | None
             score = "Δm% vs single-task baseline (its mean), minus EW's"
         x, y = x.loc[:, den.notna().any(axis=0)], y.loc[:, den.notna().any(axis=0)]
         den = den.loc[:, x.columns]
+    if drop and not excluded:
+        score += f" (w/o the tasks whose baseline is at chance: {', '.join(drop)})"
     result, paired = _run(x, y, den) if seeds else (None, [])
-    return Comparison("vs_ew", cfg, ew.label, score, result, seeds=paired)
+    return Comparison("vs_ew", cfg, ew.label, score, result, excluded=excluded, seeds=paired)

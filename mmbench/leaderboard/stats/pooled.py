@@ -30,6 +30,10 @@ N_FLIPS = 9_999
 FLIP_SEED = 0
 
 
+#: what a pooled verdict compares, per component kind (:func:`pooled_page`)
+POOLED_AGAINST = {"weighting": "vs EW", "fuser": "cross-modal gain vs the best single-modal reference"}
+
+
 @dataclass
 class PooledVerdict:
     """A component value's pooled comparison: per-seed scores (per dataset), p, adjusted p, verdict."""

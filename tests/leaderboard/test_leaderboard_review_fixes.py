@@ -121,3 +121,19 @@ def test_vs_ew_leaves_out_the_tasks_whose_baseline_is_at_chance(tmp_path: Path):
     # with `c` (at chance) UW would be ~+45 Δm% points better; on `d` alone the rows are the same
     assert "w/o the tasks whose baseline is at chance: c" in uw.score
     assert uw.result.effect.mean == 0.0 and not uw.excluded
+
+
+def test_a_pick_made_by_the_tie_break_says_so(tmp_path: Path):
+    # digits' mt-cm EW and PCGrad tied at 1.50; stamps' text EW, LS and UW at 3.50: the tie-break was silent
+    with ResultStore(tmp_path) as store:
+        for s in range(4):
+            j = 0.001 * s
+            put(store, config("st-sm", ["a"], ["c"], seed=s), result({"c": cls(0.70 + j, 0.6)}))
+            put(store, config("st-sm", ["a"], ["d"], seed=s), result({"d": cls(0.60 + j, 0.5)}))
+            for w, c_acc, d_acc in (("ew", 0.75, 0.61), ("uw", 0.72, 0.62)):  # each wins one task: ranks 1.5 / 1.5
+                put(store, config("mt-sm", ["a"], ["c", "d"], weighting=w, seed=s),
+                    result({"c": cls(c_acc + j, 0.6), "d": cls(d_acc + j, 0.5)}))
+    line = next(x for x in findings(build(tmp_path)) if x.startswith("Picked on validation"))
+    # EW's mean validation score (0.68) is the higher: it wins the tie, and the line names UW as tied
+    assert "| ew**" in line
+    assert "(tied in validation mean rank with [mt-sm]" in line and "uw; the higher mean validation score" in line

@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from mmbench.grid.claims_spec import ClaimsSpec
 from mmbench.leaderboard.analysis import Analysis
-from mmbench.leaderboard.references import best
+from mmbench.leaderboard.references import best, tied_with
 from mmbench.leaderboard.report.format import fmt_interval, fmt_p
 from mmbench.leaderboard.stats.comparisons import Comparison
 from mmbench.leaderboard.stats.delta import delta_m
@@ -146,8 +146,11 @@ def _best_multitask(multi: list[Analysis]) -> list[str]:
             continue
         chosen = best([a.config for a in rows])
         a = next(r for r in rows if r.config is chosen)
+        ties = tied_with(chosen, [r.config for r in rows])
+        tie = (f" (tied in validation mean rank with {'; '.join(c.label for c in ties)}; the higher mean validation "
+               "score broke the tie)" if ties else "")
         out.append(f"Picked on validation (lowest mean rank of the main metric among the `{family}` configurations): "
-                   f"**{a.config.label}**; on test Δm% = {_ci(a.delta_m)}: "
+                   f"**{a.config.label}**{tie}; on test Δm% = {_ci(a.delta_m)}: "
                    + claim(a.delta_test, "better than its single-task baselines", "worse than its single-task baselines",
                            "a difference from its single-task baselines") + ".")
         if a.chance_tasks:

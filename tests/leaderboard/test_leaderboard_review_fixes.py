@@ -81,6 +81,10 @@ def test_a_configuration_identical_to_ew_is_not_counted_twice(tmp_path: Path):
     text = "\n".join(findings(board))
     assert "identical to their EW counterpart" not in text and "1 configuration is identical to its EW counterpart" in text
     assert "(identical to EW: the same model)" in text
+    # the family's m (its adjustment, MDE level) counts UW alone; the tally says the equivalence is a clone
+    family = next(x for x in text.splitlines() if x.startswith("Family weighting vs EW"))
+    assert "1 tested comparisons" in family and "(α/m, m = 1)" in family
+    assert "2 equivalent (1 of them identical to EW)" in family  # UW is equivalent by its TOST too
     frame = board.to_frame().set_index("weighting")
     assert frame.loc["ls", "vs_ew.verdict"] == "equivalent" and frame.loc["ls", "delta_m.verdict"] == "identical"
 

@@ -89,14 +89,20 @@ def pick(rows: list[Analysis], score: Callable[[Analysis], float]) -> Analysis |
     return min(scored, key=lambda s: (-s[0], s[1]))[2] if scored else None
 
 
-def _family_line(name: str, comps: list[Comparison], claims: ClaimsSpec) -> str:
-    tested = [c for c in comps if c.testable and not c.excluded]
+def tally_text(comps: list[Comparison]) -> str:
+    """``2 worse, 4 equivalent (4 identical to EW), …``: the verdict counts, saying how many equivalences are EW clones."""
     tally = counts(comps)
+    clones = sum(1 for c in comps if c.identical_to and c.verdict == "equivalent")
+    return ", ".join(f"{tally[v]} {v}" + (f" ({clones} of them identical to EW)" if v == "equivalent" and clones else "")
+                     for v in VERDICTS if tally[v])
+
+
+def _family_line(name: str, comps: list[Comparison], claims: ClaimsSpec) -> str:
+    tested = [c for c in comps if c.testable and not c.excluded and not c.identical_to]  # the family's m
     title = FAMILY_NAMES.get(name, name)
     kind = "exploratory, adjusted separately" if name == EXPLORATORY else f"primary, margin ±{claims.margins[name]:g}"
     text = (f"Family {title} ({kind}; {len(tested)} tested comparisons"
-            + (f" at {max(c.n_pairs for c in tested)} seeds" if tested else "") + "): "
-            + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) + ".")
+            + (f" at {max(c.n_pairs for c in tested)} seeds" if tested else "") + "): " + tally_text(comps) + ".")
     if tested and math.isfinite(tested[0].pooled_sd):
         n = max(c.n_pairs for c in tested)
         level = family_alpha(len(tested), claims.alpha)
@@ -164,9 +170,7 @@ def _ew_line(multi: list[Analysis]) -> str | None:
     comps = [a.vs_ew for a in multi if a.vs_ew is not None and a.vs_ew.result is not None]
     if not comps:
         return None
-    tally = counts(comps)
-    text = (f"Weighting vs EW (same architecture, {len(comps)} comparisons): "
-            + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) + ".")
+    text = f"Weighting vs EW (same architecture, {len(comps)} comparisons): {tally_text(comps)}."
     decided = [c for c in comps if c.verdict in ("better", "worse")]
     if decided:
         text += " " + "; ".join(f"{c.label} {'beats' if c.verdict == 'better' else 'loses to'} EW by "
@@ -282,8 +286,6 @@ def headline(board: Any) -> str:
         comps = [c for c in tested if c.family == name]
         if not comps:
             continue
-        tally = counts(comps)
         mdes = [c.mde for c in comps if math.isfinite(c.mde)]
-        parts.append(f"{FAMILY_NAMES.get(name, name)}: " + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v])
-                     + (f" (MDE {max(mdes):.2f})" if mdes else ""))
+        parts.append(f"{FAMILY_NAMES.get(name, name)}: {tally_text(comps)}" + (f" (MDE {max(mdes):.2f})" if mdes else ""))
     return "; ".join(parts) or f"{len(tested)} exploratory comparisons"

@@ -5,7 +5,7 @@
 (the default: each task's main metric, the one the tables, ranks, aggregates and tuning use) or ``all`` (every
 stored metric, LibMTL's convention). Comparisons against a reference at chance are kept out of their family — a
 multitask single-modal reference is at chance on a task when its modality's single-task baseline is — and so are
-those of a configuration identical to its EW counterpart (:func:`~mmbench.leaderboard.references.identical`)."""
+those of a configuration identical to another of its context, EW's twin included (:func:`mark_twins`)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from mmbench.leaderboard.references import (
     Reference,
     ew_counterpart,
     identical,
+    same_architecture,
     single_modal_reference,
     single_task_baseline,
 )
@@ -102,6 +103,26 @@ def reference_chance_tasks(ref: Reference, pool: list[Configuration]) -> tuple[s
     return tuple(dict.fromkeys(out))
 
 
+def mark_twins(analyses: list[Analysis], unrestricted: dict[str, Configuration]) -> None:
+    """Mark every configuration that is the same model as another of its context (same architecture, another
+    weighting: :func:`~mmbench.leaderboard.references.identical` on every stored metric, not just the claims' set)
+    — EW first, then by label, so a tuned LS that kept the default weights is EW's twin and, of two
+    gradient methods that coincide (PCGrad and UPGrad on two tasks after Adam's rescaling), the second is the
+    first's. The twin's comparisons keep its verdicts out of every family (:mod:`.stats.families`)."""
+    order = sorted((a for a in analyses if not a.config.single_task and a.comparisons),
+                   key=lambda a: (a.config.weighting != "ew", a.config.label))
+    kept: list[Analysis] = []
+    for a in order:
+        full = unrestricted.get(a.config.key, a.config)
+        twin = next((k for k in kept if same_architecture(k.config, a.config)
+                     and identical(full, unrestricted.get(k.config.key, k.config))), None)
+        if twin is None:
+            kept.append(a)
+            continue
+        for c in a.comparisons:
+            c.identical_to = twin.config.label
+
+
 def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsSpec | None = None) -> list[Analysis]:
     """Statistics for every configuration; ranks are within (dataset, family); comparisons are grouped into the
     families ``claims`` declares (default: :class:`~mmbench.grid.claims_spec.ClaimsSpec`), each adjusted by
@@ -109,7 +130,6 @@ def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsS
     claims = claims or ClaimsSpec()
     full = configs
     configs = [metric_set(c, claims.metrics) for c in full]
-    unrestricted = {c.key: f for c, f in zip(configs, full)}
     out = []
     for cfg, shown in zip(configs, full):
         a = Analysis(cfg, _intervals(shown.test), _intervals(cfg.retrieval))
@@ -138,11 +158,9 @@ def analyse(configs: list[Configuration], adjust: str = DEFAULT, claims: ClaimsS
         if ew is not None:
             a.ew_label = ew.label
             a.vs_ew = against_ew(cfg, ew, a.baseline, drop=a.chance_tasks)
-            if identical(shown, unrestricted.get(ew.key, ew)):  # on every stored metric, not just the claims' set
-                for c in a.comparisons:  # EW's own comparisons stand for this model
-                    c.identical_to = ew.label
         a.robustness = summarise_robustness(cfg, configs)
         out.append(a)
+    mark_twins(out, {c.key: f for c, f in zip(configs, full)})
     apply_claims([c for a in out for c in a.comparisons], claims, adjust)
     groups: dict[tuple[str, str], list[Analysis]] = {}
     for a in out:

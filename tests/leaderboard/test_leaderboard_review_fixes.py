@@ -3,11 +3,13 @@ to EW, equivalence stated with its TOST p, and a task no single modality learns.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 
 from mmbench.leaderboard.board import build
+from mmbench.leaderboard.report.format import escape
 from mmbench.leaderboard.report.prose import _pooled_phrase, findings
 from mmbench.leaderboard.stats.equivalence import mde, pooled_sd
 from mmbench.leaderboard.stats.pooled import PooledVerdict
@@ -79,12 +81,14 @@ def test_a_configuration_identical_to_ew_is_not_counted_twice(tmp_path: Path):
     delta = [c for c in board.comparisons if c.kind == "delta_m" and not c.identical_to]
     assert sorted(c.config.weighting for c in delta) == ["ew", "uw"]
     text = "\n".join(findings(board))
-    assert "identical to their EW counterpart" not in text and "1 configuration is identical to its EW counterpart" in text
+    assert "1 configuration is the same model as another of the same context" in text
+    assert "[mt-sm] a | c+d | mlp | ls = [mt-sm] a | c+d | mlp | ew" in text
     assert "(identical to EW: the same model)" in text
     # the family's m (its adjustment, MDE level) counts UW alone; the tally says the equivalence is a clone
     family = next(x for x in text.splitlines() if x.startswith("Family weighting vs EW"))
-    assert "1 tested comparisons" in family and "(α/m, m = 1)" in family
-    assert "2 equivalent (1 of them identical to EW)" in family  # UW is equivalent by its TOST too
+    assert "1 tested comparisons" in family and "(α/m, m = 1:" in family
+    # the tally adds up to m; the twin is named apart
+    assert "1 equivalent; 1 more of configurations identical to another (1 equivalent to EW by being EW's twin)" in family
     frame = board.to_frame().set_index("weighting")
     assert frame.loc["ls", "vs_ew.verdict"] == "equivalent" and frame.loc["ls", "delta_m.verdict"] == "identical"
 
@@ -140,4 +144,27 @@ def test_a_pick_made_by_the_tie_break_says_so(tmp_path: Path):
     line = next(x for x in findings(build(tmp_path)) if x.startswith("Picked on validation"))
     # EW's mean validation score (0.68) is the higher: it wins the tie, and the line names UW as tied
     assert "| ew**" in line
-    assert "(tied in validation mean rank with [mt-sm]" in line and "uw; the higher mean validation score" in line
+    assert "(validation mean rank 1.50 among 2; tied with [mt-sm]" in line and "uw, the higher mean validation score" in line
+
+
+def test_two_methods_that_coincide_are_one_model_and_an_equivalence_cites_tost(tmp_path: Path):
+    # multidigits: PCGrad and UPGrad on the text rows gave the same scores on every seed (with two tasks UPGrad's
+    # projection is PCGrad's up to a scale, which Adam removes)
+    rng = np.random.default_rng(1)
+    with ResultStore(tmp_path) as store:
+        for seed in range(8):
+            put(store, config("st-sm", ["a"], ["c"], seed=seed), result({"c": cls(0.70 + 0.01 * rng.standard_normal(), 0.6)}))
+            put(store, config("st-sm", ["a"], ["d"], seed=seed), result({"d": cls(0.60 + 0.01 * rng.standard_normal(), 0.5)}))
+            ew = {"c": cls(0.72 + 0.01 * rng.standard_normal(), 0.6), "d": cls(0.61 + 0.01 * rng.standard_normal(), 0.5)}
+            grad = {k: cls(v["accuracy"] + 0.002 * rng.standard_normal(), 0.5) for k, v in ew.items()}
+            for w, scores in (("ew", ew), ("pcgrad", grad), ("upgrad", grad)):
+                put(store, config("mt-sm", ["a"], ["c", "d"], weighting=w, seed=seed), result(scores))
+    board = build(tmp_path)
+    by = {(c.kind, c.config.weighting): c for c in board.comparisons}
+    up, pc = by[("vs_ew", "upgrad")], by[("vs_ew", "pcgrad")]
+    assert up.identical_to == pc.label and up.verdict == "identical" and math.isnan(up.p_adjusted)
+    assert pc.identical_to is None and pc.p_adjusted == pc.p_value  # alone in its family (m = 1)
+    md = board.to_markdown()
+    assert f"identical to {escape(pc.label)} (its test stands; not counted)" in md and "| nan " not in md
+    if pc.verdict == "equivalent":
+        assert "equivalent (±1): TOST p=" in md

@@ -27,10 +27,11 @@ from mmbench.leaderboard.report.format import fmt_interval, fmt_p
 from mmbench.leaderboard.stats.comparisons import Comparison
 from mmbench.leaderboard.stats.delta import delta_m
 from mmbench.leaderboard.stats.equivalence import mde
-from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha
+from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha, is_ew_clone
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, pooled_page
+from mmbench.leaderboard.stats.ranks import mean_ranks
 
 FAMILY_NAMES = {"vs_ew": "weighting vs EW", "delta_m": "multitask vs single-task (Δm% vs 0)",
                 "cross_modal_gain": "cross-modal vs single-modal (gain vs 0)", EXPLORATORY: "exploratory"}
@@ -51,7 +52,7 @@ def claim(c: Comparison | None, better: str, worse: str, same: str) -> str:
     """The sentence a comparison supports: its verdict inside its family, with the adjusted p-value."""
     if c is None or c.result is None:
         return "not tested (no paired seeds)"
-    if c.identical_to and c.kind == "vs_ew":
+    if c.identical_to and is_ew_clone(c):
         return f"equivalent: identical to `{c.identical_to}` on every seed (the same model)"
     if c.identical_to:
         return (f"not counted: identical to `{c.identical_to}` on every seed (the same model; that row's comparisons "
@@ -90,11 +91,17 @@ def pick(rows: list[Analysis], score: Callable[[Analysis], float]) -> Analysis |
 
 
 def tally_text(comps: list[Comparison]) -> str:
-    """``2 worse, 4 equivalent (4 identical to EW), …``: the verdict counts, saying how many equivalences are EW clones."""
-    tally = counts(comps)
-    clones = sum(1 for c in comps if c.identical_to and c.verdict == "equivalent")
-    return ", ".join(f"{tally[v]} {v}" + (f" ({clones} of them identical to EW)" if v == "equivalent" and clones else "")
-                     for v in VERDICTS if tally[v])
+    """``2 worse, 18 inconclusive; 4 more are twins (…), not counted``: the verdict counts of the comparisons that
+    count, then those of configurations identical to another (EW's twins are equivalent to it by construction)."""
+    tally = counts([c for c in comps if not c.identical_to])
+    text = ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) or "none"
+    twins = [c for c in comps if c.identical_to]
+    if twins:
+        clones = sum(1 for c in twins if is_ew_clone(c))
+        what = (f"{clones} equivalent to EW by being EW's twin" if clones else "") + (
+            (", " if clones else "") + f"{len(twins) - clones} the twin of another row" if len(twins) > clones else "")
+        text += f"; {len(twins)} more of configurations identical to another ({what}), not counted"
+    return text
 
 
 def _family_line(name: str, comps: list[Comparison], claims: ClaimsSpec) -> str:
@@ -108,7 +115,8 @@ def _family_line(name: str, comps: list[Comparison], claims: ClaimsSpec) -> str:
         level = family_alpha(len(tested), claims.alpha)
         now, later = mde(n, tested[0].pooled_sd, level), mde(20, tested[0].pooled_sd, level)
         text += (f" Power: with {n} seeds the paired t-test detects, with 80% power at the family's adjusted level "
-                 f"{level:.2g} (α/m, m = {len(tested)}), a true effect of {now:.2f} Δm% points (its MDE; pooled "
+                 f"{level:.2g} (α/m, m = {len(tested)}: BH's threshold for the smallest p, so conservative when several "
+                 f"effects are real), a true effect of {now:.2f} Δm% points (its MDE; pooled "
                  f"per-seed SD {tested[0].pooled_sd:.2f}); 20 seeds would bring that to {later:.2f}. An inconclusive "
                  "comparison is not evidence of no difference: effects below the MDE are not ruled out unless "
                  "equivalence is shown.")
@@ -127,19 +135,21 @@ def _tests_lines(board: Any) -> list[str]:
         comps = [c for c in board.comparisons if c.family == name]
         if comps:
             out.append(_family_line(name, comps, claims))
-    excluded = [c for c in board.comparisons if c.excluded]
+    excluded = [c for c in board.comparisons if c.excluded and not c.identical_to]  # a twin is counted as one
     if excluded:
         out.append(f"{len(excluded)} comparisons against a reference at chance are shown in the tables but kept out "
                    "of the families, the picks and the verdicts.")
     twins = [c for c in board.comparisons if c.identical_to]
     if twins:
         rows = sorted({c.config.label for c in twins})
-        out.append(f"{len(rows)} configuration{'s are' if len(rows) > 1 else ' is'} identical to {'their' if len(rows) > 1 else 'its'} EW "
-                   f"counterpart on every seed (the same per-seed scores: e.g. a tuned LS whose tuning kept the "
-                   f"default weights): {'; '.join(rows)}. Each is equivalent to EW by its own TOST (every difference 0); "
-                   "its Δm% and gain comparisons (verdict `identical`) are the EW row's again. None of them enters "
-                   "a family's adjustment, its power or the pooled lines — one model counted twice would inflate the "
-                   "tallies and shrink the pooled SD.")
+        pairs = sorted({(c.config.label, str(c.identical_to)) for c in twins})
+        out.append(f"{len(pairs)} configuration{'s are' if len(pairs) > 1 else ' is'} the same model as another of "
+                   "the same context — the same stored score on every seed, split and metric (a tuned LS whose "
+                   "tuning kept the default weights is EW's twin; two gradient methods can coincide): "
+                   + "; ".join(f"{a} = {b}" for a, b in pairs) + ". EW's twins are equivalent to EW by their own "
+                   "TOST (every difference 0); every other comparison of a twin (verdict `identical`) is its twin's "
+                   "again. None of them enters a family's adjustment, its power or the pooled lines — one model "
+                   "counted twice would inflate the tallies and shrink the pooled SD.")
     return out
 
 
@@ -153,8 +163,10 @@ def _best_multitask(multi: list[Analysis]) -> list[str]:
         chosen = best([a.config for a in rows])
         a = next(r for r in rows if r.config is chosen)
         ties = tied_with(chosen, [r.config for r in rows])
-        tie = (f" (tied in validation mean rank with {'; '.join(c.label for c in ties)}; the higher mean validation "
-               "score broke the tie)" if ties else "")
+        rank = mean_ranks([r.config for r in rows], "validation").get(chosen.key, math.nan)
+        tie = (f" (validation mean rank {rank:.2f} among {len(rows)}" if math.isfinite(rank) else " (") + (
+            f"; tied with {'; '.join(c.label for c in ties)}, the higher mean validation score broke the tie)"
+            if ties else ")")
         out.append(f"Picked on validation (lowest mean rank of the main metric among the `{family}` configurations): "
                    f"**{a.config.label}**{tie}; on test Δm% = {_ci(a.delta_m)}: "
                    + claim(a.delta_test, "better than its single-task baselines", "worse than its single-task baselines",
@@ -179,7 +191,7 @@ def _ew_line(multi: list[Analysis]) -> str | None:
     equivalent = [c for c in comps if c.verdict == "equivalent"]
     if equivalent:
         text += (f" Equivalent to EW within ±{equivalent[0].margin:g} Δm% points: "
-                 + "; ".join(c.label + (" (identical to EW: the same model)" if c.identical_to else "")
+                 + "; ".join(c.label + (" (identical to EW: the same model)" if is_ew_clone(c) else "")
                              for c in equivalent) + ".")
     return text
 
@@ -270,7 +282,7 @@ def _pooled_phrase(r: Any) -> str:
     evidence = (f"adjusted TOST p = {fmt_p(r.p_equivalence_adjusted)} within ±{r.margin:g}" if r.verdict == "equivalent"
                 else f"adjusted p = {fmt_p(r.p_adjusted)}")  # an equivalence rests on TOST, not on a large difference p
     text = (f"{r.kind} {r.value}, {POOLED_AGAINST.get(r.kind, 'vs its reference')}: {r.verdict} (mean {r.mean:+.2f} "
-            f"Δm% points over {r.contexts} contexts, {evidence})")
+            f"Δm% points over {r.contexts} context{'s' if r.contexts != 1 else ''}, {evidence})")
     if r.verdict in ("better", "worse") and math.isfinite(r.p_equivalence_adjusted) and r.p_equivalence_adjusted < 0.05:
         text += f", a small difference: also within ±{r.margin:g} (TOST adjusted p = {fmt_p(r.p_equivalence_adjusted)})"
     return text

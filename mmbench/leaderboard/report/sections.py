@@ -86,7 +86,7 @@ def tests_line(comparisons: list[Comparison], method: str, claims: ClaimsSpec) -
 
 def _verdict_cell(c: Comparison) -> str:
     if c.identical_to:
-        return f"{c.verdict} (identical to {escape(c.identical_to)}; not in the family's adjustment)"
+        return f"{c.verdict} (the same model as {escape(c.identical_to)}; not in the family's adjustment)"
     if c.excluded:
         return f"excluded ({escape(c.excluded)})"
     return f"**{c.verdict}**" if c.verdict in ("better", "worse", "equivalent") else c.verdict
@@ -108,7 +108,7 @@ def tests_section(comparisons: list[Comparison], level: str) -> list[str]:
         rows.append([SHORT_KIND[c.kind], escape(c.family), escape(c.label), escape(c.reference), str(r.n_pairs),
                      fmt_interval(r.effect, True, 2), fmt_p(r.p_value), fmt_p(c.p_adjusted),
                      f"±{c.margin:g}" if math.isfinite(c.margin) else "—", fmt_p(c.p_equivalence_adjusted),
-                     fmt_p(r.p_signflip), number(c.mde, False, 2), _verdict_cell(c)])
+                     fmt_p(r.p_signflip), number(c.mde, False, 2) if math.isfinite(c.mde) else "—", _verdict_cell(c)])
     headers = ["comparison", "family", "configuration", "reference", "n", "effect (Δm% points)", "p (t-test)",
                "p adjusted", "margin", "p equivalence adjusted", "p (sign-flip)", "MDE", "verdict"]
     tally = counts(comparisons)
@@ -125,8 +125,8 @@ def tests_section(comparisons: list[Comparison], level: str) -> list[str]:
             "adjusted). MDE: the smallest true effect the t-test detects with 80% power at the family's adjusted "
             "level α/m, from the family's pooled per-seed SD. verdict: better/worse when the adjusted difference p ≤ "
             "α, else equivalent when the adjusted TOST p ≤ α, else inconclusive; excluded: the reference is at "
-            "chance (shown, not claimed); identical: the configuration has the same per-seed scores as its EW "
-            "counterpart, whose comparisons stand for it (shown, not counted).", ""]
+            "chance (shown, not claimed); identical: the configuration has the same per-seed scores as another of "
+            "its context, whose comparisons stand for it (shown, not counted; EW's twin is equivalent to EW).", ""]
 
 
 def pooled_section(rows: list[PooledVerdict], level: str) -> list[str]:

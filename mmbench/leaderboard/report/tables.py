@@ -26,6 +26,7 @@ from mmbench.leaderboard.report.texts import (
     TESTS,
 )
 from mmbench.leaderboard.stats.comparisons import Comparison
+from mmbench.leaderboard.stats.families import is_ew_clone
 from mmbench.leaderboard.stats.relative import RelativeScore
 from mmbench.leaderboard.stats.tiers import per_seed
 
@@ -47,16 +48,22 @@ def tuning_text(c: Configuration) -> str:
 
 def fmt_test(c: Comparison | None) -> str:
     """A test's cell: ``worse: p=0.001 (adj 0.004, n=10, MDE 1.2)``, "too few seeds to test (n=1; ...)", "no paired
-    seeds" or ``—``; an excluded comparison (reference at chance) and an identical one (the EW model again) say so."""
+    seeds" or ``—``; an equivalence cites its TOST p; an excluded comparison (reference at chance) and a twin's (the same
+    model as another row) say so."""
     if c is None:
         return "—"
     if c.result is None:
         return "no paired seeds"
     if not c.testable:
         return too_few(c.n_pairs)
-    head = (f"{c.verdict} (identical to EW)" if c.identical_to else "excluded (reference at chance)" if c.excluded
-            else c.verdict)
     mde = f", MDE {c.mde:.2f}" if math.isfinite(c.mde) else ""
+    if c.identical_to and not is_ew_clone(c):
+        return f"identical to {escape(c.identical_to)} (its test stands; not counted)"
+    if c.verdict == "equivalent":  # an equivalence rests on TOST, not on a large difference p
+        clone = " (EW's twin)" if c.identical_to else ""
+        return (f"equivalent (±{c.margin:g}){clone}: TOST p={fmt_p(c.p_equivalence)} "
+                f"(adj {fmt_p(c.p_equivalence_adjusted)}, n={c.n_pairs}{mde})")
+    head = "excluded (reference at chance)" if c.excluded else c.verdict
     return f"{head}: p={fmt_p(c.p_value)} (adj {fmt_p(c.p_adjusted)}, n={c.n_pairs}{mde})"
 
 

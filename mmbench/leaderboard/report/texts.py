@@ -8,7 +8,8 @@ from mmbench.leaderboard.stats.intervals import MIN_N
 from mmbench.leaderboard.stats.paired import ALPHA
 
 FORMULA = ("Δm% = 100 · (1/T) Σ_t (1/M_t) Σ_m (−1)^l(t,m) · (N(t,m) − B(t,m)) / B(t,m), over the T tasks and the "
-           "M_t metrics stored per task; l(t,m) = 1 when lower is better; positive = better than B")
+           "M_t metrics per task of the page's metric set (by default each task's main metric: M_t = 1; see the "
+           "header); l(t,m) = 1 when lower is better; positive = better than B")
 MODEL_SELECTION = ("Model selection: after every epoch the model is scored on the validation split by the unweighted "
                    "mean of the per-task losses; the best epoch's weights are kept (ties: the earlier epoch) and "
                    "training stops after `patience` epochs without improvement. Test metrics come from those weights.")

@@ -10,10 +10,11 @@ separately and labelled so. Inside each family (Benjamini & Hochberg 1995 by def
 - the **verdict** is ``better`` / ``worse`` when the adjusted difference p ≤ α (the sign of the mean effect),
   else ``equivalent`` when the adjusted TOST p ≤ α, else ``inconclusive``; ``not tested`` without two paired
   seeds; ``excluded`` when the reference is at chance (shown, never adjusted or claimed);
-- a configuration **identical** to its EW counterpart (the same per-seed scores, e.g. a tuned LS that kept the
-  default weights) stays out of every family's adjustment and pooled SD (one model counted twice would inflate
-  the tallies and shrink the SD): its vs-EW comparison is ``equivalent`` by its own TOST (all differences 0),
-  its Δm% and gain comparisons get the verdict ``identical`` (the EW row's stand for them);
+- a configuration **identical** to another of its context (``identical_to``: the same per-seed scores, e.g. a
+  tuned LS that kept the default weights, twin of EW) stays out of every family's adjustment and pooled SD (one
+  model counted twice would inflate the tallies and shrink the SD): EW's twin is ``equivalent`` to EW by its own
+  TOST (all differences 0); every other comparison of a twin gets the verdict ``identical`` (its twin's stand
+  for it) and no adjusted p;
 - the **MDE** of a comparison is the effect its t-test detects with 80% power at the family's adjusted level
   α/m (Benjamini–Hochberg's threshold for a family's smallest p, what a lone true effect among m must reach),
   from the family's pooled per-seed SD (:mod:`~mmbench.leaderboard.stats.equivalence`).
@@ -47,10 +48,15 @@ def family_alpha(m: int, alpha: float) -> float:
     return alpha / m if m else alpha
 
 
+def is_ew_clone(c: "Comparison") -> bool:
+    """A vs-EW comparison of EW's own twin: every per-seed difference is 0, and TOST decides it alone."""
+    return c.kind == "vs_ew" and c.identical_to is not None and c.identical_to == c.reference
+
+
 def verdict(c: "Comparison", alpha: float) -> str:
     """One word for a comparison whose adjusted p-values are set (see the module docstring)."""
-    if c.identical_to and c.kind != "vs_ew":
-        return "identical"  # the EW row's own Δm% / gain comparison stands for it
+    if c.identical_to and not is_ew_clone(c):
+        return "identical"  # its twin's own comparison stands for it
     if c.excluded:
         return "excluded"
     if c.result is None or not c.result.testable:
@@ -86,7 +92,7 @@ def apply_claims(comparisons: list["Comparison"], claims: ClaimsSpec, method: st
             c.mde = mde(c.n_pairs, sd, level)
             c.pooled_sd = sd
     for c in comparisons:  # an EW clone: its all-zero differences decide alone (nothing random to adjust for)
-        if c.identical_to and c.result is not None and c.result.testable:
+        if is_ew_clone(c) and c.result is not None and c.result.testable:
             c.p_adjusted, c.p_equivalence_adjusted = c.p_value, c.p_equivalence
             sd, level = power.get(c.family, (math.nan, claims.alpha))
             c.mde, c.pooled_sd = mde(c.n_pairs, sd, level), sd

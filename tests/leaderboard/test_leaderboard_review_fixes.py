@@ -88,7 +88,7 @@ def test_a_configuration_identical_to_ew_is_not_counted_twice(tmp_path: Path):
     family = next(x for x in text.splitlines() if x.startswith("Family weighting vs EW"))
     assert "1 tested comparisons" in family and "(α/m, m = 1:" in family
     # the tally adds up to m; the twin is named apart
-    assert "1 equivalent; 1 more of configurations identical to another (1 equivalent to EW by being EW's twin)" in family
+    assert "1 equivalent; plus 1 comparison of twins, rows identical to another (1 of EW's twins, equivalent to EW)" in family
     frame = board.to_frame().set_index("weighting")
     assert frame.loc["ls", "vs_ew.verdict"] == "equivalent" and frame.loc["ls", "delta_m.verdict"] == "identical"
 

@@ -98,9 +98,9 @@ def tally_text(comps: list[Comparison]) -> str:
     twins = [c for c in comps if c.identical_to]
     if twins:
         clones = sum(1 for c in twins if is_ew_clone(c))
-        what = (f"{clones} equivalent to EW by being EW's twin" if clones else "") + (
-            (", " if clones else "") + f"{len(twins) - clones} the twin of another row" if len(twins) > clones else "")
-        text += f"; {len(twins)} more of configurations identical to another ({what}), not counted"
+        what = (f"{clones} of EW's twins, equivalent to EW" if clones else "") + (
+            (", " if clones else "") + f"{len(twins) - clones} of another row's twin" if len(twins) > clones else "")
+        text += f"; plus {len(twins)} comparison{'s' if len(twins) != 1 else ''} of twins, rows identical to another ({what}), not counted"
     return text
 
 

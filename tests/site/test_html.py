@@ -30,7 +30,8 @@ def test_leaderboard_format_html_writes_a_self_contained_site(tmp_path: Path) ->
     page = (site / "toy.html").read_text()
     for text in ("Leaderboard: toy", "toy-grid", "mmbench 0.1.0", "reproduce", 'href="data/run.md"',
                  'href="data/run.json"', 'href="data/run.csv"', 'id="plot-tradeoff"', 'id="plot-delta"',
-                 'id="plot-profiles"', 'data-family="mt-cm"', "FloatingPointError"):
+                 'id="plot-profiles"', 'data-family="mt-cm"', "FloatingPointError", "<th>trainable params ↓</th>",
+                 "<code>params</code> in the CSV/JSON counts them"):
         assert text in page, text
     for html in (site / "index.html").read_text(), page:
         refs = re.findall(r'(?:src|href)="([^"]*)"', html)

@@ -11,6 +11,7 @@ shaded. Every string from a run or a plugin goes through :func:`~.format.escape_
 from __future__ import annotations
 
 import math
+import re
 from typing import Any
 
 import pandas as pd
@@ -203,7 +204,7 @@ def dataset_page(dataset: str, analyses: list[Analysis], frame: pd.DataFrame, cf
             "was clipped to the metric's range); Δm% and the cross-modal gain against the single-task and single-modal "
             "references; badges are the verdicts of the adjusted paired tests, and shaded rows are the statistically "
             "tied top tier of their family where the statistics give tiers. Click a header to sort.</p>",
-            f'<p class="note">{escape_html(COSTS)}</p>',
+            '<p class="note">' + re.sub(r"`([^`]+)`", r"<code>\1</code>", escape_html(COSTS)) + "</p>",
             controls("configs", families), configurations_table(analyses, frame, "configs")]
     if plots:
         body += ["<h2>Plots</h2>"] + [f'<div class="plot">{p}</div>' for p in plots]

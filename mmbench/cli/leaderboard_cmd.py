@@ -29,8 +29,8 @@ def register(cli: click.Group) -> None:
               help="Also show rows of earlier grid settings or older code (hidden by default; the page counts them).")
 def leaderboard_cmd(directory: str, fmt: str, output: str | None, plots: bool | None, adjust: str, table: str,
                     show_superseded: bool) -> None:
-    """Aggregate a run directory over seeds: mean ± 95% CI, Δm%, cross-modal gain, paired tests (adjusted over
-    the page), rliable aggregates, chance levels, convergence, tuning, ranks, cost.
+    """Aggregate a run directory over seeds: mean ± 95% CI, Δm%, cross-modal gain, paired tests (adjusted inside
+    each declared family), rliable aggregates, chance levels, convergence, tuning, ranks, cost.
 
     See docs/leaderboards.md for the formula, each statistic and how to read a table.
     """

@@ -86,7 +86,8 @@ class Leaderboard:
         doc = {"schema": "leaderboard", "schema_version": SCHEMA_VERSION, "meta": self.meta, "formula": FORMULA, "model_selection": MODEL_SELECTION,
                "adjustment": {"method": self.adjust, "name": METHODS[self.adjust], "alpha": self.claims.alpha,
                               "within": "family",
-                              "comparisons": int(sum(1 for c in self.comparisons if c.result is not None))},
+                              "comparisons": int(sum(1 for c in self.comparisons if c.result is not None and not c.excluded
+                                                      and not c.identical_to))},
                "claims": self.claims.as_dict(),
                "rows": records(self.to_frame()), "comparisons": records(self.comparisons_frame()),
                "aggregates": records(self.aggregates_frame()), "failed": records(self.failed_frame()),

@@ -130,7 +130,8 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
         note = f" Left out (not on every dataset): {escape(', '.join(k.left_out))}." if k.left_out else ""
         if not k.rows or not k.columns:
             out += [f"{level} By {k.kind}", "",
-                    f"Datasets: {escape(', '.join(k.datasets))}. No {k.kind} ran on every one of them, so none is "
+                    f"Datasets: {escape(', '.join(k.datasets))}. No {k.kind} besides the kind's reference ran on every one of "
+                    "them, so none is "
                     f"compared across datasets.{note}", ""]
             continue
         ref = escape(k.reference) if k.reference else "—"

@@ -3,10 +3,12 @@ to EW, equivalence stated with its TOST p, and a task no single modality learns.
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from mmbench.leaderboard.board import build
 from mmbench.leaderboard.report.format import escape
@@ -88,7 +90,7 @@ def test_a_configuration_identical_to_ew_is_not_counted_twice(tmp_path: Path):
     family = next(x for x in text.splitlines() if x.startswith("Family weighting vs EW"))
     assert "1 tested comparisons" in family and "(α/m, m = 1:" in family
     # the tally adds up to m; the twin is named apart
-    assert "1 equivalent; plus 1 comparison of twins, rows identical to another (1 of EW's twins, equivalent to EW)" in family
+    assert "1 equivalent; twins not counted: 1 = EW (equivalent)" in family
     frame = board.to_frame().set_index("weighting")
     assert frame.loc["ls", "vs_ew.verdict"] == "equivalent" and frame.loc["ls", "delta_m.verdict"] == "identical"
 
@@ -168,3 +170,14 @@ def test_two_methods_that_coincide_are_one_model_and_an_equivalence_cites_tost(t
     assert f"identical to {escape(pc.label)} (its test stands; not counted)" in md and "| nan " not in md
     if pc.verdict == "equivalent":
         assert "equivalent (±1): TOST p=" in md
+
+
+def test_exports_name_the_twin_and_count_only_adjusted_comparisons(tmp_path: Path):
+    board = build(_with_clone(tmp_path))
+    frame = board.to_frame().set_index("weighting")
+    assert frame.loc["ls", "vs_ew.identical_to"] == frame.loc["ew", "label"] and pd.isna(frame.loc["uw", "vs_ew.identical_to"])
+    doc = json.loads(board.to_json())
+    adjusted = [c for c in board.comparisons if c.result is not None and not c.excluded and not c.identical_to]
+    assert doc["adjustment"]["comparisons"] == len(adjusted) < len(board.comparisons)
+    cell = next(x for x in board.to_markdown().splitlines() if "| ls " in x and "EW's twin" in x)
+    assert "equivalent (±1), EW's twin: TOST p=<0.001 (not adjusted, n=8" in cell

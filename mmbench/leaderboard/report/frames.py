@@ -52,7 +52,7 @@ def robustness_columns(summary: RobustnessSummary | None) -> dict[str, Any]:
 
 #: the per-comparison columns of the declared-family protocol (beside ``p_value`` and ``p_adjusted``)
 CLAIM_KEYS = ["p_signflip", "p_equivalence", "p_equivalence_adjusted", "equivalent", "margin", "verdict", "mde",
-              "family", "excluded"]
+              "family", "excluded", "identical_to"]
 
 
 def _test_columns(prefix: str, c: Comparison | None, effect: bool) -> dict[str, Any]:

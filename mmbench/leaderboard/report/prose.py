@@ -27,7 +27,7 @@ from mmbench.leaderboard.report.format import fmt_interval, fmt_p
 from mmbench.leaderboard.stats.comparisons import Comparison
 from mmbench.leaderboard.stats.delta import delta_m
 from mmbench.leaderboard.stats.equivalence import mde
-from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha, is_ew_clone
+from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha, is_ew_clone, tally_text
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, pooled_page
@@ -88,20 +88,6 @@ def pick(rows: list[Analysis], score: Callable[[Analysis], float]) -> Analysis |
     scored = [(score(a), a.config.label, a) for a in rows]
     scored = [s for s in scored if math.isfinite(s[0])]
     return min(scored, key=lambda s: (-s[0], s[1]))[2] if scored else None
-
-
-def tally_text(comps: list[Comparison]) -> str:
-    """``2 worse, 18 inconclusive; 4 more are twins (…), not counted``: the verdict counts of the comparisons that
-    count, then those of configurations identical to another (EW's twins are equivalent to it by construction)."""
-    tally = counts([c for c in comps if not c.identical_to])
-    text = ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) or "none"
-    twins = [c for c in comps if c.identical_to]
-    if twins:
-        clones = sum(1 for c in twins if is_ew_clone(c))
-        what = (f"{clones} of EW's twins, equivalent to EW" if clones else "") + (
-            (", " if clones else "") + f"{len(twins) - clones} of another row's twin" if len(twins) > clones else "")
-        text += f"; plus {len(twins)} comparison{'s' if len(twins) != 1 else ''} of twins, rows identical to another ({what}), not counted"
-    return text
 
 
 def _family_line(name: str, comps: list[Comparison], claims: ClaimsSpec) -> str:

@@ -16,7 +16,7 @@ from mmbench.leaderboard.load import FailedCell
 from mmbench.leaderboard.report.format import escape, fmt_estimate, fmt_interval, fmt_p, number
 from mmbench.leaderboard.stats.aggregates import KindAggregate
 from mmbench.leaderboard.stats.comparisons import KINDS, Comparison
-from mmbench.leaderboard.stats.families import VERDICTS, counts
+from mmbench.leaderboard.stats.families import tally_text
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import PooledVerdict
 
@@ -111,8 +111,7 @@ def tests_section(comparisons: list[Comparison], level: str) -> list[str]:
                      fmt_p(r.p_signflip), number(c.mde, False, 2) if math.isfinite(c.mde) else "—", _verdict_cell(c)])
     headers = ["comparison", "family", "configuration", "reference", "n", "effect (Δm% points)", "p (t-test)",
                "p adjusted", "margin", "p equivalence adjusted", "p (sign-flip)", "MDE", "verdict"]
-    tally = counts(comparisons)
-    summary = ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v])
+    summary = tally_text(comparisons)
     return [f"{level} Paired tests", "",
             f"{len(comparisons)} comparisons: {summary}.", "",
             tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True), "",

@@ -60,8 +60,9 @@ def fmt_test(c: Comparison | None) -> str:
     if c.identical_to and not is_ew_clone(c):
         return f"identical to {escape(c.identical_to)} (its test stands; not counted)"
     if c.verdict == "equivalent":  # an equivalence rests on TOST, not on a large difference p
-        clone = " (EW's twin)" if c.identical_to else ""
-        return (f"equivalent (±{c.margin:g}){clone}: TOST p={fmt_p(c.p_equivalence)} "
+        if c.identical_to:  # EW's twin: every difference 0, decided alone
+            return f"equivalent (±{c.margin:g}), EW's twin: TOST p={fmt_p(c.p_equivalence)} (not adjusted, n={c.n_pairs}{mde})"
+        return (f"equivalent (±{c.margin:g}): TOST p={fmt_p(c.p_equivalence)} "
                 f"(adj {fmt_p(c.p_equivalence_adjusted)}, n={c.n_pairs}{mde})")
     head = "excluded (reference at chance)" if c.excluded else c.verdict
     return f"{head}: p={fmt_p(c.p_value)} (adj {fmt_p(c.p_adjusted)}, n={c.n_pairs}{mde})"

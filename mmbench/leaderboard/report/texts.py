@@ -32,8 +32,8 @@ TESTS = ("Tests (Δm% test, gain test, vs EW): paired by seed, the two-sided pai
          "each cell gives the comparison's verdict inside its declared family (better, worse, equivalent within "
          "±margin by TOST, or inconclusive), the raw p, the p adjusted inside the family (see the header) and the "
          "minimum detectable effect (MDE, 80% power). vs EW: mean paired difference of per-seed Δm% (row − EW row "
-         "with the same architecture) ± its 95% t interval. TOST and sign-flip p-values are in the Paired tests "
-         f"section and the CSV/JSON; α = {ALPHA}.")
+         "with the same architecture) ± its 95% t interval. An equivalent cell shows its TOST p instead; every TOST "
+         f"and sign-flip p is in the Paired tests section and the CSV/JSON; α = {ALPHA}.")
 INTERVALS = (f"Test split. Each value is the mean over seeds ± the half-width of its 95% Student-t interval (n−1 degrees "
              f"of freedom). With fewer than {MIN_N} seeds no interval is given (\"n=2\"); an interval that would leave "
              "the metric's range (accuracy, F1 in [0, 1]; MAE, RMSE ≥ 0) is clipped and shown as [low, high]. "

@@ -285,5 +285,7 @@ def headline(board: Any) -> str:
         if not comps:
             continue
         mdes = [c.mde for c in comps if math.isfinite(c.mde)]
-        parts.append(f"{FAMILY_NAMES.get(name, name)}: {tally_text(comps)}" + (f" (MDE {max(mdes):.2f})" if mdes else ""))
+        counted, _, twins = tally_text(comps).partition("; twins")  # the MDE belongs to the counted comparisons
+        parts.append(f"{FAMILY_NAMES.get(name, name)}: {counted}" + (f" (MDE {max(mdes):.2f})" if mdes else "")
+                     + (f"; twins{twins}" if twins else ""))
     return "; ".join(parts) or f"{len(tested)} exploratory comparisons"

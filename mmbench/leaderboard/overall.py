@@ -138,7 +138,8 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
         rows = [[escape(r.value) + (" (reference)" if r.value == k.reference else ""), str(r.datasets),
                  number(r.mean_rank, decimals=2) if math.isfinite(r.mean_rank) else "—", fmt_estimate(r.iqm, True),
                  fmt_estimate(r.poi, False),
-                 f"{r.verdict.verdict} (adj p {fmt_p(r.verdict.p_adjusted)})" if r.verdict is not None else "—"]
+                 f"{r.verdict.verdict} (adj p {fmt_p(r.verdict.p_adjusted)}; over {len(r.verdict.per_seed)} "
+                 f"dataset{'s' if len(r.verdict.per_seed) != 1 else ''})" if r.verdict is not None else "—"]
                 for r in k.rows]
         share = ", ".join(f"{escape(d)} {n} of {k.columns}" for d, n in k.dataset_columns.items())
         out += [f"{level} By {k.kind}", "",
@@ -161,5 +162,8 @@ def to_markdown(kinds: list[OverallKind], level: str = "##") -> str:
                "difference only — across datasets there is no equivalence test —, so \"inconclusive\" says no difference "
                "was shown, not that one was ruled out (each page's pooled line adds TOST). A fuser's verdict is its "
                "gain against the best single-modal reference (the reference row's too), not a comparison with this "
-               "table's reference row, so it answers another question than P(X > reference).")
+               "table's reference row, so it answers another question than P(X > reference). A verdict covers the "
+               "datasets where the value has a counted comparison — fewer than the datasets column when its rows "
+               "are all twins of EW there (a tuned LS that kept the default weights) or against a chance-level "
+               "reference.")
     return "\n".join(out)

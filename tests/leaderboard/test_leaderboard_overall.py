@@ -72,6 +72,7 @@ def test_the_index_states_shares_verdicts_and_no_empty_table(boards):
     text = to_markdown([kind])
     assert "4 columns (dataset × context × task): toy1 2 of 4, toy2 2 of 4." in text
     assert "pooled verdict vs EW (difference test)" in text  # what the verdict compares, per kind
+    assert "; over 2 datasets)" in text  # and over how many datasets
     assert "the pooled verdict is the test" in text
     empty = type(kind)("aligner", None, ["toy1", "toy2"], left_out=["infonce", "projection"])
     text = to_markdown([empty])

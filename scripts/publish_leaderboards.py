@@ -92,6 +92,14 @@ def data_lines(metadata: dict[str, Any]) -> list[str]:
     return lines
 
 
+def grid_scope(board: Any) -> str:
+    """What this page ran of its dataset: the modalities and tasks of its configurations (a grid may use a subset
+    of what the dataset's description lists)."""
+    modalities = sorted({m for c in board.configurations for m in c.modalities})
+    tasks = sorted({t for c in board.configurations for t in c.tasks})
+    return f"this page: modalities {', '.join(modalities)}; tasks {', '.join(tasks)}"
+
+
 def header(name: str, board: Any, command: str, jobs: int, metadata: dict[str, Any] | None = None) -> str:
     versions: dict[str, Any] = {}
     devices: set[str] = set()
@@ -108,7 +116,7 @@ def header(name: str, board: Any, command: str, jobs: int, metadata: dict[str, A
         f"# Leaderboard: `{name}`", "",
         f"- **Dataset:** `{name}` (see [docs/datasets.md](../docs/datasets.md))",
         *data_lines(metadata or {}),
-        f"- **Grid:** [`leaderboards/grids/{name}.yaml`](grids/{name}.yaml)",
+        f"- **Grid:** [`leaderboards/grids/{name}.yaml`](grids/{name}.yaml) — {grid_scope(board)}",
         f"- **Seeds:** {len(seeds)} ({', '.join(map(str, seeds))})",
         f"- **Hardware:** {', '.join(sorted(devices))}; {os.cpu_count()} CPU cores ({cpu_model()}), "
         f"{platform.machine()}; cells run {jobs} at a time (`--jobs {jobs}`)",

@@ -107,3 +107,5 @@ def test_the_publish_script_writes_the_overall_table_into_the_index(boards):
     assert "## Across datasets" in text and "### By weighting" in text and "P(X > ew)" in text
     pending = module.index(entries, ["toy3"])  # a dataset not republished: a line saying so, no link, no numbers
     assert "| toy3 | — | — | not published yet" in pending and "--only toy3" in pending and "(toy3.md)" not in pending
+    # the header says what the page ran of its dataset (a grid may use fewer tasks than the dataset describes)
+    assert module.grid_scope(boards[0]) == "this page: modalities a; tasks c, d"

@@ -11,6 +11,7 @@ from typing import Any, Callable
 import numpy as np
 from tabulate import tabulate
 
+from mmbench.leaderboard.stats.families import VERDICTS, counts, is_ew_clone
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.tiers import tied_with_best
 
@@ -116,3 +117,16 @@ def bold_table(cols: list[Column], group: list[Any]) -> str:
     return tabulate(cells, headers=[c.header for c in cols], tablefmt="github", disable_numparse=True)
 
 
+def tally_text(comps: list[Any]) -> str:
+    """``2 worse, 17 inconclusive; twins not counted: 4 = EW (equivalent), 1 identical``: the verdict counts of the
+    comparisons that count, then those of configurations identical to another (EW's twins are equivalent to it
+    by construction; the others' verdict is ``identical``)."""
+    tally = counts([c for c in comps if not c.identical_to])
+    text = ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) or "none"
+    twins = [c for c in comps if c.identical_to]
+    if twins:
+        clones = sum(1 for c in twins if is_ew_clone(c))
+        parts = ([f"{clones} = EW (equivalent)"] if clones else []) + (
+            [f"{len(twins) - clones} identical"] if len(twins) > clones else [])
+        text += "; twins not counted: " + ", ".join(parts)
+    return text

@@ -23,11 +23,11 @@ from typing import Any, Callable
 from mmbench.grid.claims_spec import ClaimsSpec
 from mmbench.leaderboard.analysis import Analysis
 from mmbench.leaderboard.references import best, tied_with
-from mmbench.leaderboard.report.format import fmt_interval, fmt_p
+from mmbench.leaderboard.report.format import fmt_interval, fmt_p, tally_text
 from mmbench.leaderboard.stats.comparisons import Comparison
 from mmbench.leaderboard.stats.delta import delta_m
 from mmbench.leaderboard.stats.equivalence import mde
-from mmbench.leaderboard.stats.families import EXPLORATORY, VERDICTS, counts, family_alpha, is_ew_clone, tally_text
+from mmbench.leaderboard.stats.families import EXPLORATORY, family_alpha, is_ew_clone
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, pooled_page
@@ -186,9 +186,8 @@ def _gain_line(cross: list[Analysis]) -> str | None:
     comps = [a for a in cross if a.gain_test is not None and a.gain_test.result is not None]
     if not comps:
         return None
-    tally = counts([a.gain_test for a in comps])
     line = (f"Cross-modal gain ({len(comps)} cross-modal configurations against their best single-modal reference): "
-            + ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) + ".")
+            f"{tally_text([a.gain_test for a in comps])}.")
     a = pick([r for r in comps if not r.gain_test.excluded and not r.gain_test.identical_to], validation_gain)
     if a is not None:
         line += (f" Picked on validation gain: **{a.config.label}**, test gain {_ci(a.cross_modal_gain, '%')}: "

@@ -13,10 +13,9 @@ from mmbench import scoring
 from mmbench.grid.claims_spec import ClaimsSpec
 from mmbench.leaderboard.analysis import Analysis
 from mmbench.leaderboard.load import FailedCell
-from mmbench.leaderboard.report.format import escape, fmt_estimate, fmt_interval, fmt_p, number
+from mmbench.leaderboard.report.format import escape, fmt_estimate, fmt_interval, fmt_p, number, tally_text
 from mmbench.leaderboard.stats.aggregates import KindAggregate
 from mmbench.leaderboard.stats.comparisons import KINDS, Comparison
-from mmbench.leaderboard.stats.families import tally_text
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import PooledVerdict
 

@@ -107,17 +107,3 @@ def counts(comparisons: list["Comparison"]) -> dict[str, int]:
         out[c.verdict] = out.get(c.verdict, 0) + 1
     return out
 
-
-def tally_text(comps: list["Comparison"]) -> str:
-    """``2 worse, 17 inconclusive; twins not counted: 4 = EW (equivalent), 1 identical``: the verdict counts of the
-    comparisons that count, then those of configurations identical to another (EW's twins are equivalent to it
-    by construction; the others' verdict is ``identical``)."""
-    tally = counts([c for c in comps if not c.identical_to])
-    text = ", ".join(f"{tally[v]} {v}" for v in VERDICTS if tally[v]) or "none"
-    twins = [c for c in comps if c.identical_to]
-    if twins:
-        clones = sum(1 for c in twins if is_ew_clone(c))
-        parts = ([f"{clones} = EW (equivalent)"] if clones else []) + (
-            [f"{len(twins) - clones} identical"] if len(twins) > clones else [])
-        text += "; twins not counted: " + ", ".join(parts)
-    return text

@@ -103,6 +103,9 @@ def digits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None = None
 
     noise = check_noise(noise)
     n_train, n_val, n_test = split_sizes(N_DIGITS)
+    text_states = (f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f} per "
+                   "text (the texts are drawn once, with `seed`: every split seed reads the same ones, so the realised "
+                   "rate is fixed and text-noise variation is not in the seeds' spread)")
     return DatasetSpec(
         name="digits",
         modalities={"image": ModalitySpec(("image",), "image"), "text": ModalitySpec(("text",), "text")},
@@ -121,12 +124,8 @@ def digits_spec(seed: int = 0, noise: float = 0.3, split_seed: int | None = None
                       f"split_seed={seed if split_seed is None else split_seed}",
             "ground_truth": {
                 "digit": "image (fully); text only narrows it to 2-3 candidates (parity x range)",
-                "parity": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f} "
-                         "per text (the texts are drawn once, with `seed`: every split seed reads the same ones, so "
-                         "the realised rate is fixed and text-noise variation is not in the seeds' spread)",
-                "large": f"image (fully); text states it correctly with probability 1 - noise/2 = {1 - noise / 2:.2f} "
-                         "per text (the texts are drawn once, with `seed`: every split seed reads the same ones, so "
-                         "the realised rate is fixed and text-noise variation is not in the seeds' spread)",
+                "parity": text_states,
+                "large": text_states,
                 "ink": "image only (mean pixel intensity, an exact function of the image)",
             },
             "options": {"seed": int(seed), "noise": noise, "split_seed": split_seed},

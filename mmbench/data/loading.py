@@ -96,8 +96,7 @@ def resolve_with_split(name_or_spec: str | Mapping[str, Any] | DatasetSpec, spli
             return resolve(name_or_spec, split_seed=int(split_seed))
         return resolve(str(name_or_spec), split_seed=int(split_seed))
     spec = resolve(name_or_spec)
-    test_seed = spec.split_seed if spec.test_seed is None else spec.test_seed
-    return dataclasses.replace(spec, split_seed=int(split_seed), test_seed=test_seed)
+    return dataclasses.replace(spec, split_seed=int(split_seed), test_seed=spec.test_split_seed)
 
 
 def _factory_takes_split_seed(name_or_spec: Any) -> bool:

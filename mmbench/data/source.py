@@ -145,7 +145,7 @@ def open_splits(spec: DatasetSpec) -> tuple[dict[str, Any], list[str]]:
         notes.append(f"revision {spec.revision!r} recorded, not checked: {spec.source!r} is a local copy")
     if spec.splits.get("test") is None:
         out["train"], out["test"], note = _carve(spec, out["train"], "test", spec.test_fraction,
-                                                 [spec.split_seed if spec.test_seed is None else spec.test_seed, 1])
+                                                 [spec.test_split_seed, 1])
         notes.append(note)
     val = spec.splits.get("validation")
     if val is not None and val in available:

@@ -59,6 +59,11 @@ class DatasetSpec:
     missing_features: str = "error"
     test_seed: int | None = None
 
+    @property
+    def test_split_seed(self) -> int:
+        """The seed a carved test split is drawn with: ``test_seed``, else ``split_seed``."""
+        return self.split_seed if self.test_seed is None else self.test_seed
+
 
 @dataclass(frozen=True)
 class TaskInfo:

@@ -31,14 +31,14 @@ def best(candidates: list[Configuration]) -> Configuration:
     return min(keyed, key=lambda k: (k[0], k[1] if math.isfinite(k[1]) else math.inf, k[2]))[3]
 
 
-def tied_with(chosen: Configuration, candidates: list[Configuration]) -> list[Configuration]:
-    """The other candidates whose validation mean rank equals ``chosen``'s — a pick :func:`best` made by its
-    tie-break, which a page should disclose."""
+def tied_with(chosen: Configuration, candidates: list[Configuration]) -> tuple[float, list[Configuration]]:
+    """``chosen``'s validation mean rank among ``candidates`` and the others sharing it — a pick :func:`best` made
+    by its tie-break, which a page should disclose (``nan`` and none without validation ranks)."""
     ranks = mean_ranks(candidates, "validation")
-    mine = ranks.get(chosen.key, math.nan)
+    mine = float(ranks.get(chosen.key, math.nan))
     if not math.isfinite(mine):
-        return []
-    return [c for c in candidates if c.key != chosen.key and math.isclose(ranks.get(c.key, math.nan), mine)]
+        return mine, []
+    return mine, [c for c in candidates if c.key != chosen.key and math.isclose(ranks.get(c.key, math.nan), mine)]
 
 
 @dataclass

@@ -31,7 +31,6 @@ from mmbench.leaderboard.stats.families import EXPLORATORY, family_alpha, is_ew_
 from mmbench.leaderboard.stats.intervals import Interval
 from mmbench.leaderboard.stats.multiplicity import METHODS
 from mmbench.leaderboard.stats.pooled import POOLED_AGAINST, pooled_page
-from mmbench.leaderboard.stats.ranks import mean_ranks
 
 FAMILY_NAMES = {"vs_ew": "weighting vs EW", "delta_m": "multitask vs single-task (Δm% vs 0)",
                 "cross_modal_gain": "cross-modal vs single-modal (gain vs 0)", EXPLORATORY: "exploratory"}
@@ -127,7 +126,6 @@ def _tests_lines(board: Any) -> list[str]:
                    "of the families, the picks and the verdicts.")
     twins = [c for c in board.comparisons if c.identical_to]
     if twins:
-        rows = sorted({c.config.label for c in twins})
         pairs = sorted({(c.config.label, str(c.identical_to)) for c in twins})
         out.append(f"{len(pairs)} configuration{'s are' if len(pairs) > 1 else ' is'} the same model as another of "
                    "the same context — the same stored score on every seed, split and metric (a tuned LS whose "
@@ -148,8 +146,7 @@ def _best_multitask(multi: list[Analysis]) -> list[str]:
             continue
         chosen = best([a.config for a in rows])
         a = next(r for r in rows if r.config is chosen)
-        ties = tied_with(chosen, [r.config for r in rows])
-        rank = mean_ranks([r.config for r in rows], "validation").get(chosen.key, math.nan)
+        rank, ties = tied_with(chosen, [r.config for r in rows])
         tie = (f" (validation mean rank {rank:.2f} among {len(rows)}" if math.isfinite(rank) else " (") + (
             f"; tied with {'; '.join(c.label for c in ties)}, the higher mean validation score broke the tie)"
             if ties else ")")

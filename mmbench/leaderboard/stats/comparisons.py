@@ -57,8 +57,8 @@ class Comparison:
     verdict: str = "not tested"
     #: why the comparison is kept out of its family (its reference is at chance), else ``None``
     excluded: str | None = None
-    #: the configuration this one duplicates — the same per-seed scores as its EW counterpart (e.g. a tuned LS whose
-    #: tuning kept the default weights): shown, verdict ``identical``, left out of its family like ``excluded``
+    #: the label of the configuration this one duplicates (the same scores on every seed: a tuned LS that kept the
+    #: default weights is EW's twin; :func:`~mmbench.leaderboard.analysis.mark_twins`): shown, left out of its family
     identical_to: str | None = None
     #: the seeds of ``result.per_pair``, in order
     seeds: list[int] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""The comparisons a leaderboard makes, each a paired test on per-seed scores, adjusted over the page.
+"""The comparisons a leaderboard makes, each a paired test on per-seed scores, adjusted inside its declared family.
 
 Three kinds (the ``kind`` of a :class:`Comparison`):
 
